@@ -1,0 +1,86 @@
+// nestor/session.h: compile (feeds, fetches, targets) into a Plan once, run it many times.
+//
+// A Plan holds the pruned node order, each node's kernel, and for every value the step
+// after which it is dead, so buffers go back to the caching allocator as early as
+// possible and are reused across steps. Variables live in the Session and outlive plans.
+// run() may be called from several threads at once on the same Session.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "nestor/graph.h"
+#include "nestor/op.h"
+#include "nestor/threadpool.h"
+
+namespace nestor {
+
+struct SessionOptions {
+  int intra_op_threads = 0;  // 0 = default_num_threads()
+  std::string device = "cpu";
+};
+
+// A compiled step: nodes in order with their kernels and value slots. Built by
+// Session::compile; immutable afterwards, so several threads may run it at once.
+struct PlanStep {
+  const Node* node = nullptr;
+  const KernelFn* kernel = nullptr;
+  std::vector<int> in_slots;          // -1 for ref inputs
+  std::vector<Variable*> refs;        // per input; null unless a ref input
+  int out_base = 0;
+  std::vector<int> release;           // slots dead after this step
+  std::atomic<uint64_t>* rng = nullptr;
+};
+
+class Plan {
+ public:
+  std::vector<PlanStep> steps;
+  int num_slots = 0;
+  std::vector<int> feed_slots;
+  std::vector<const Node*> feed_nodes;
+  std::vector<Output> feeds;
+  std::vector<int> fetch_slots;
+};
+
+
+class Session {
+ public:
+  Session(std::shared_ptr<Graph> graph, SessionOptions opts = {});
+  ~Session();
+
+  std::shared_ptr<Plan> compile(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
+                                const std::vector<int>& targets);
+  // Runs one step: feed_values[i] is fed to feeds[i]; returns the fetched tensors.
+  std::vector<Tensor> run(const Plan& plan, const std::vector<Tensor>& feed_values);
+  // Runs `steps` steps; feed i holds `steps` batches stacked on a new leading axis.
+  // Returns the fetches of the last step.
+  std::vector<Tensor> run_steps(const Plan& plan, const std::vector<Tensor>& stacked_feeds, int64_t steps);
+
+  const Graph& graph() const { return *graph_; }
+  std::shared_ptr<Graph> graph_ptr() const { return graph_; }
+  Device device() const { return device_; }
+  ThreadPool& pool() { return *pool_; }
+
+  // Variable store: name -> value, shared by all plans of this session.
+  Variable& variable(const std::string& name, DType dt, const PartialShape& shape);
+  Variable* find_variable(const std::string& name);
+  std::vector<std::string> variable_names();
+  void set_variable(const std::string& name, const Tensor& value);  // creates if absent
+
+  std::atomic<uint64_t>& rng_state(int node_id);
+
+ private:
+  void execute(const Plan& plan, std::vector<Tensor>& slots);
+  std::shared_ptr<Graph> graph_;
+  Device device_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Variable>> vars_;
+  std::map<int, std::unique_ptr<std::atomic<uint64_t>>> rng_;
+};
+
+}  // namespace nestor

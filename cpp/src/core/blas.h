@@ -1,0 +1,19 @@
+// The CPU BLAS, behind two functions. The library (OpenBLAS from the scipy-openblas32
+// wheel, symbols prefixed) is chosen in CMakeLists.txt; NESTOR_BLAS_PREFIX names it.
+#pragma once
+
+#include <cstdint>
+
+namespace nestor {
+namespace blas {
+
+// Row-major C[m,n] = alpha * op(A) * op(B) + beta * C.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+void set_num_threads(int n);
+const char* library_name();
+
+}  // namespace blas
+}  // namespace nestor

@@ -1,0 +1,136 @@
+// matmul(a, b; transpose_a, transpose_b): 2-D GEMM through the CPU BLAS; batched when
+// both inputs have rank >= 3 with equal batch dims, or when b is 2-D (a's leading dims
+// are folded into rows).
+#include "../core/blas.h"
+#include "common.h"
+
+namespace nestor {
+namespace {
+
+NESTOR_OP("matmul")
+    .shape([](ShapeCtx& c) {
+      c.expect_inputs(2);
+      c.expect_same_dtype(0, 1);
+      if (!is_numeric(c.dtype(0))) c.fail("matmul needs a numeric dtype, got ", dtype_name(c.dtype(0)));
+      const PartialShape& a = c.shape(0);
+      const PartialShape& b = c.shape(1);
+      bool ta = c.attr_or<bool>("transpose_a", false), tb = c.attr_or<bool>("transpose_b", false);
+      if (!a.known_rank() || !b.known_rank()) {
+        c.set_output(0, c.dtype(0), PartialShape());
+        return;
+      }
+      if (a.rank() < 2 || b.rank() < 2)
+        c.fail("inputs must have rank >= 2, got shapes ", a.str(), " and ", b.str());
+      if (b.rank() > 2 && a.rank() != b.rank())
+        c.fail("batched inputs must have the same rank, got shapes ", a.str(), " and ", b.str());
+      if (ta && b.rank() == 2 && a.rank() > 2) c.fail("transpose_a needs b of the same rank as a");
+      int ra = a.rank(), rb = b.rank();
+      int64_t m = ta ? a.dim(ra - 1) : a.dim(ra - 2);
+      int64_t ka = ta ? a.dim(ra - 2) : a.dim(ra - 1);
+      int64_t kb = tb ? b.dim(rb - 1) : b.dim(rb - 2);
+      int64_t n = tb ? b.dim(rb - 2) : b.dim(rb - 1);
+      if (ka >= 0 && kb >= 0 && ka != kb)
+        c.fail("Matrix size-incompatible: In[0]: ", a.str(), ", In[1]: ", b.str(),
+               ta || tb ? " (after transposes)" : "");
+      Dims out(a.dims().begin(), a.dims().end() - 2);
+      if (rb > 2)
+        for (int i = 0; i < ra - 2; ++i) {
+          int64_t da = a.dim(i), db = b.dim(i);
+          if (da >= 0 && db >= 0 && da != db) c.fail("batch dimensions differ: ", a.str(), " vs ", b.str());
+          out[static_cast<size_t>(i)] = da >= 0 ? da : db;
+        }
+      out.push_back(m);
+      out.push_back(n);
+      c.set_output(0, c.dtype(0), PartialShape(out));
+    })
+    .grad([](GradCtx& g) {
+      bool ta = g.attr_or<bool>("transpose_a", false), tb = g.attr_or<bool>("transpose_b", false);
+      Output a = g.input(0), b = g.input(1), d = g.grad(0);
+      int ra = g.shape(a).rank(), rb = g.shape(b).rank();
+      if (ra > 2 && rb == 2) {  // folded batch: a is [..., k], b is [k, n]
+        g.set_grad(0, g.matmul(d, b, false, !tb));
+        Output a2 = g.reshape(a, g.const_ints({-1, g.shape(a).dim(ra - 1)}));
+        int64_t n = g.shape(d).dim(g.shape(d).rank() - 1);
+        Output d2 = g.reshape(d, g.const_ints({-1, n}));
+        g.set_grad(1, tb ? g.matmul(d2, a2, true, false) : g.matmul(a2, d2, true, false));
+        return;
+      }
+      if (!ta && !tb) {
+        g.set_grad(0, g.matmul(d, b, false, true));
+        g.set_grad(1, g.matmul(a, d, true, false));
+      } else if (!ta && tb) {
+        g.set_grad(0, g.matmul(d, b, false, false));
+        g.set_grad(1, g.matmul(d, a, true, false));
+      } else if (ta && !tb) {
+        g.set_grad(0, g.matmul(b, d, false, true));
+        g.set_grad(1, g.matmul(a, d, false, false));
+      } else {
+        g.set_grad(0, g.matmul(b, d, true, true));
+        g.set_grad(1, g.matmul(d, a, true, true));
+      }
+    })
+    .cpu([](KernelCtx& ctx) {
+      const Tensor& a = ctx.input(0);
+      const Tensor& b = ctx.input(1);
+      bool ta = ctx.attr_or<bool>("transpose_a", false), tb = ctx.attr_or<bool>("transpose_b", false);
+      int ra = a.rank(), rb = b.rank();
+      if (ra < 2 || rb < 2)
+        ctx.fail(Code::kInvalidArgument, "inputs must have rank >= 2, got ", dims_str(a.dims()), " and ",
+                 dims_str(b.dims()));
+      int64_t m = ta ? a.dim(ra - 1) : a.dim(ra - 2);
+      int64_t k = ta ? a.dim(ra - 2) : a.dim(ra - 1);
+      int64_t kb = tb ? b.dim(rb - 1) : b.dim(rb - 2);
+      int64_t n = tb ? b.dim(rb - 2) : b.dim(rb - 1);
+      if (k != kb)
+        ctx.fail(Code::kInvalidArgument, "Matrix size-incompatible: In[0]: ", dims_str(a.dims()), ", In[1]: ",
+                 dims_str(b.dims()));
+      Dims out(a.dims().begin(), a.dims().end() - 2);
+      int64_t batch = 1;
+      for (auto d : out) batch *= d;
+      bool fold = rb == 2 && ra > 2;
+      if (rb > 2) {
+        if (ra != rb) ctx.fail(Code::kInvalidArgument, "batched inputs must have the same rank");
+        for (int i = 0; i < ra - 2; ++i)
+          if (a.dim(i) != b.dim(i))
+            ctx.fail(Code::kInvalidArgument, "batch dimensions differ: ", dims_str(a.dims()), " vs ",
+                     dims_str(b.dims()));
+      }
+      out.push_back(m);
+      out.push_back(n);
+      Tensor& o = ctx.allocate_output(0, a.dtype(), out);
+      if (fold) {
+        m *= batch;
+        batch = 1;
+      }
+      auto run = [&](auto tag) {
+        using T = decltype(tag);
+        const T* pa = a.data<T>();
+        const T* pb = b.data<T>();
+        T* po = o.data<T>();
+        if (k == 0) {
+          std::fill(po, po + o.num_elements(), T(0));
+          return;
+        }
+        int64_t sa = m * k, sb = fold ? 0 : k * n, so = m * n;
+        for (int64_t i = 0; i < batch; ++i) {
+          if constexpr (std::is_floating_point_v<T>) {
+            blas::gemm(ta, tb, m, n, k, T(1), pa + i * sa, ta ? m : k, pb + i * sb, tb ? k : n, T(0), po + i * so, n);
+          } else {
+            for (int64_t r = 0; r < m; ++r)
+              for (int64_t c = 0; c < n; ++c) {
+                T acc = 0;
+                for (int64_t j = 0; j < k; ++j) {
+                  T x = ta ? pa[i * sa + j * m + r] : pa[i * sa + r * k + j];
+                  T y = tb ? pb[i * sb + c * k + j] : pb[i * sb + j * n + c];
+                  acc += x * y;
+                }
+                po[i * so + r * n + c] = acc;
+              }
+          }
+        }
+      };
+      NESTOR_DISPATCH_NUMERIC(a.dtype(), "matmul", [&] { run(scalar_t{}); });
+    });
+
+}  // namespace
+}  // namespace nestor

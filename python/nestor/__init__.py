@@ -1,0 +1,29 @@
+"""nestor: tf.estimator's programming model on a small, fast native runtime.
+
+Use it as TensorFlow 1: `import nestor as tf`.
+"""
+from __future__ import annotations
+
+from . import _native  # noqa: F401  (the native runtime)
+from . import errors
+from .dtypes import (DType, as_dtype, bool, double, float32, float64, int32, int64,  # noqa: A004
+                     string)
+from .framework.graph import (Dimension, Graph, GraphKeys, IndexedSlices, Operation, Tensor, TensorShape,
+                              add_to_collection, add_to_collections, control_dependencies, convert_to_tensor,
+                              device, get_collection, get_collection_ref, get_default_graph, name_scope,
+                              reset_default_graph, set_random_seed)
+from .framework.gradients import gradients
+from .framework.session import ConfigProto, InteractiveSession, Session, get_default_session
+from .framework.variables import (AUTO_REUSE, Variable, VariableScope, get_variable, get_variable_scope,
+                                  global_variables, global_variables_initializer, initialize_all_variables,
+                                  local_variables, local_variables_initializer, model_variables,
+                                  report_uninitialized_variables, trainable_variables, variable_scope,
+                                  variables_initializer)
+from .ops.core_ops import *  # noqa: F401,F403
+from .ops.math_ops import *  # noqa: F401,F403
+from .ops.state_ops import *  # noqa: F401,F403
+from .ops.core_ops import tuple_ as tuple  # noqa: A001,F401
+
+newaxis = None
+
+__version__ = "0.1.0"

@@ -1,0 +1,275 @@
+"""`Session`: runs fetches of a graph. Each distinct (feeds, fetches) pair is compiled
+once into a native plan and cached; `run` then costs one native call."""
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import _native
+from .. import dtypes as _dtypes
+from .graph import Graph, IndexedSlices, Operation, Tensor, get_default_graph
+
+_local = threading.local()
+
+
+def get_default_session() -> "Session":
+    """The innermost session of `with sess.as_default()` or `with Session() as sess`."""
+    stack = getattr(_local, "sessions", [])
+    if not stack:
+        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. "
+                         "Use `with sess.as_default()` or pass an explicit session to `eval(session=sess)`")
+    return stack[-1]
+
+
+class ConfigProto:
+    """The session options nestor honours (a subset of TF's `ConfigProto`).
+
+    Args:
+      intra_op_parallelism_threads: threads for one op (0 = all cores or NESTOR_NUM_THREADS).
+      inter_op_parallelism_threads: accepted for compatibility; nodes run in order.
+      device: "cpu", "cuda" or "cuda:N"; default from NESTOR_DEVICE, else "cpu".
+    """
+
+    def __init__(self, intra_op_parallelism_threads: int = 0, inter_op_parallelism_threads: int = 0,
+                 device: Optional[str] = None, allow_soft_placement: bool = True,
+                 log_device_placement: bool = False, **unused: Any):
+        self.intra_op_parallelism_threads = intra_op_parallelism_threads
+        self.inter_op_parallelism_threads = inter_op_parallelism_threads
+        self.device = device
+        self.allow_soft_placement = allow_soft_placement
+        self.log_device_placement = log_device_placement
+
+
+def _default_device() -> str:
+    import os
+    return os.environ.get("NESTOR_DEVICE", "cpu") or "cpu"
+
+
+class _FetchMapper:
+    """Flattens nested fetches (lists, tuples, namedtuples, dicts) to graph elements and
+    rebuilds the same structure from the flat results."""
+
+    def __init__(self, graph: Graph, fetches: Any):
+        self.tensors: List[Tensor] = []
+        self.targets: List[int] = []
+        self._structure = self._flatten(graph, fetches)
+
+    def _flatten(self, graph: Graph, f: Any) -> Any:
+        if f is None:
+            raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
+        if isinstance(f, Tensor):
+            self.tensors.append(f)
+            return ("t", len(self.tensors) - 1)
+        if isinstance(f, Operation):
+            self.targets.append(f._id)
+            return ("op",)
+        if isinstance(f, IndexedSlices):
+            parts = [self._flatten(graph, f.values), self._flatten(graph, f.indices)]
+            if f.dense_shape is not None:
+                parts.append(self._flatten(graph, f.dense_shape))
+            return ("is", parts)
+        if isinstance(f, str):
+            return self._flatten(graph, graph.as_graph_element(f))
+        if hasattr(f, "_as_graph_element"):
+            return self._flatten(graph, f._as_graph_element())
+        if isinstance(f, dict):
+            return ("d", type(f), [(k, self._flatten(graph, v)) for k, v in f.items()])
+        if isinstance(f, tuple) and hasattr(f, "_fields"):
+            return ("nt", type(f), [self._flatten(graph, v) for v in f])
+        if isinstance(f, (list, tuple)):
+            return ("l", type(f), [self._flatten(graph, v) for v in f])
+        raise TypeError(f"Fetch argument {f!r} has invalid type {type(f)}, must be a string or Tensor. "
+                        "(Can not convert a {type(f).__name__} into a Tensor or Operation.)")
+
+    def build(self, values: List[Any]) -> Any:
+        return self._build(self._structure, values)
+
+    def _build(self, s: Any, values: List[Any]) -> Any:
+        kind = s[0]
+        if kind == "t":
+            return values[s[1]]
+        if kind == "op":
+            return None
+        if kind == "is":
+            parts = [self._build(p, values) for p in s[1]]
+            from ..framework.values import IndexedSlicesValue
+            return IndexedSlicesValue(*parts) if len(parts) == 3 else IndexedSlicesValue(parts[0], parts[1], None)
+        if kind == "d":
+            return s[1]((k, self._build(v, values)) for k, v in s[2])
+        if kind == "nt":
+            return s[1](*[self._build(v, values) for v in s[2]])
+        return s[1](self._build(v, values) for v in s[2])
+
+
+class Session:
+    """A TF1 session: `with nestor.Session() as sess: sess.run(fetches, feed_dict)`.
+
+    Args:
+      target: ignored (kept for TensorFlow's signature).
+      graph: the graph to run; the default graph when None.
+      config: a `ConfigProto` (threads, device).
+    """
+
+    def __init__(self, target: str = "", graph: Optional[Graph] = None, config: Optional[ConfigProto] = None):
+        self._graph = graph if graph is not None else get_default_graph()
+        self._config = config or ConfigProto()
+        device = self._config.device or _default_device()
+        self._native = _native.Session(self._graph._native, device, self._config.intra_op_parallelism_threads)
+        self._plans: Dict[Tuple, Any] = {}
+        self._closed = False
+        self._ctx: List[Any] = []
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    @property
+    def sess_str(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        self._closed = True
+        self._plans.clear()
+
+    def __enter__(self) -> "Session":
+        self._ctx.append(self.as_default())
+        self._ctx[-1].__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.pop().__exit__(*exc)
+        self.close()
+
+    def as_default(self) -> Any:
+        sess = self
+
+        class _Ctx:
+            def __enter__(self_inner) -> "Session":
+                if not hasattr(_local, "sessions"):
+                    _local.sessions = []
+                _local.sessions.append(sess)
+                sess._graph_ctx = sess._graph.as_default()
+                sess._graph_ctx.__enter__()
+                return sess
+
+            def __exit__(self_inner, *exc: Any) -> None:
+                sess._graph_ctx.__exit__(*exc)
+                _local.sessions.pop()
+
+        return _Ctx()
+
+    # -- running
+    def _feed_items(self, feed_dict: Optional[Dict[Any, Any]]) -> Tuple[List[Tensor], List[Any]]:
+        keys: List[Tensor] = []
+        vals: List[Any] = []
+        if not feed_dict:
+            return keys, vals
+        for k, v in feed_dict.items():
+            if isinstance(k, str):
+                k = self._graph.as_graph_element(k)
+            elif hasattr(k, "_feed_tensors"):  # SparseTensor placeholders and friends
+                for kk, vv in k._feed_tensors(v):
+                    keys.append(kk)
+                    vals.append(vv)
+                continue
+            elif hasattr(k, "_as_graph_element") and not isinstance(k, Tensor):
+                k = k._as_graph_element()
+            if not isinstance(k, Tensor):
+                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {k!r}")
+            if k.graph is not self._graph:
+                raise ValueError(f"Tensor {k.name} is not an element of this graph.")
+            keys.append(k)
+            vals.append(v)
+        return keys, vals
+
+    @staticmethod
+    def _to_array(t: Tensor, v: Any) -> np.ndarray:
+        if isinstance(v, Tensor):
+            raise TypeError(f"The value of a feed cannot be a nestor.Tensor object ({v.name}). "
+                            "Acceptable feed values include Python scalars, strings, lists, numpy ndarrays.")
+        dt = t.dtype
+        if dt is _dtypes.string:
+            a = np.asarray(v, dtype=object)
+            return a
+        a = np.asarray(v)
+        if a.dtype != dt.as_numpy_dtype:
+            if a.dtype.kind in "OUS":
+                raise ValueError(f"Cannot feed value of dtype {a.dtype} for Tensor '{t.name}', which has dtype "
+                                 f"{dt.name}")
+            a = a.astype(dt.as_numpy_dtype)
+        return a
+
+    def _plan(self, feeds: List[Tensor], fetches: List[Tensor], targets: List[int]) -> Any:
+        key = (tuple(f._key() for f in feeds), tuple(f._key() for f in fetches), tuple(targets))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._native.compile([f._key() for f in feeds], [f._key() for f in fetches], list(targets))
+            self._plans[key] = plan
+        return plan
+
+    def run(self, fetches: Any, feed_dict: Optional[Dict[Any, Any]] = None, options: Any = None,
+            run_metadata: Any = None) -> Any:
+        """Runs the ops and evaluates the tensors in `fetches` (arbitrarily nested).
+
+        Returns:
+          The fetched values as numpy arrays, in the structure of `fetches` (None for ops).
+
+        Raises:
+          InvalidArgumentError: a missing or ill-shaped feed, or a runtime op failure.
+          FailedPreconditionError: an uninitialized variable was read.
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        mapper = _FetchMapper(self._graph, fetches)
+        keys, vals = self._feed_items(feed_dict)
+        plan = self._plan(keys, mapper.tensors, mapper.targets)
+        arrays = [self._to_array(k, v) for k, v in zip(keys, vals)]
+        out = self._native.run(plan, arrays)
+        return mapper.build(out)
+
+    def run_steps(self, fetches: Any, feed_dict: Optional[Dict[Any, Any]] = None, steps: int = 1) -> Any:
+        """Runs `steps` steps in one native call (nestor extension).
+
+        Each fed value holds `steps` batches stacked on a new leading axis; step k is fed
+        `value[k]`. Returns the fetches of the last step.
+        """
+        mapper = _FetchMapper(self._graph, fetches)
+        keys, vals = self._feed_items(feed_dict)
+        plan = self._plan(keys, mapper.tensors, mapper.targets)
+        arrays = []
+        for k, v in zip(keys, vals):
+            a = np.asarray(v)
+            if k.dtype is not _dtypes.string and a.dtype != k.dtype.as_numpy_dtype:
+                a = a.astype(k.dtype.as_numpy_dtype)
+            arrays.append(a)
+        out = self._native.run_steps(plan, arrays, int(steps))
+        return mapper.build(out)
+
+    def make_callable(self, fetches: Any, feed_list: Optional[Sequence[Any]] = None,
+                      accept_options: bool = False) -> Callable[..., Any]:
+        """Returns a function `f(*feed_values)` equivalent to `run(fetches, dict(zip(feed_list, feed_values)))`
+        with the fetch/feed bookkeeping done once."""
+        mapper = _FetchMapper(self._graph, fetches)
+        keys, _ = self._feed_items({k: None for k in (feed_list or [])})
+        plan = self._plan(keys, mapper.tensors, mapper.targets)
+        native_run = self._native.run
+        to_array = self._to_array
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            arrays = [to_array(k, v) for k, v in zip(keys, args)]
+            return mapper.build(native_run(plan, arrays))
+
+        return call
+
+    # -- variables (used by checkpoints)
+    def _variable_value(self, name: str) -> np.ndarray:
+        return self._native.get_variable(name)
+
+    def _set_variable_value(self, name: str, value: np.ndarray) -> None:
+        self._native.set_variable(name, value)
+
+
+InteractiveSession = Session
