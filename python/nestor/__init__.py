@@ -21,7 +21,15 @@ from .framework.variables import (AUTO_REUSE, Variable, VariableScope, get_varia
                                   variables_initializer)
 from .ops.core_ops import *  # noqa: F401,F403
 from .ops.math_ops import *  # noqa: F401,F403
+from .ops.activation_ops import *  # noqa: F401,F403
+from .ops.reduction_ops import *  # noqa: F401,F403
+from .ops.nn_ops import *  # noqa: F401,F403
+from .ops.array_ops import *  # noqa: F401,F403
+from .ops.sparse_ops import *  # noqa: F401,F403
+from .ops.random_ops import *  # noqa: F401,F403
+from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.state_ops import *  # noqa: F401,F403
+from . import math, nn  # noqa: E402
 from .ops.core_ops import tuple_ as tuple  # noqa: A001,F401
 
 newaxis = None

@@ -71,22 +71,19 @@ def check_op(fn: Callable[..., Any], inputs: Sequence[np.ndarray], ref: Optional
         if not grad:
             return
         rng = np.random.default_rng(seed)
-        float_outs = [o for o in outs if o.dtype.is_floating]
-        weights = [rng.standard_normal(np.shape(v)) for o, v in zip(outs, got) if o.dtype.is_floating]
-        wphs = [tf.placeholder(o.dtype, np.shape(w)) for o, w in zip(float_outs, weights)]
-        total = None
-        for o, w in zip(float_outs, wphs):
-            term = tf.reduce_sum(o * w)
-            total = term if total is None else total + term
+        fl = [k for k, o in enumerate(outs) if o.dtype.is_floating]
+        weights = [rng.standard_normal(np.shape(got[k])).astype(np.asarray(got[k]).dtype) for k in fl]
         idx = list(grad_inputs) if grad_inputs is not None else \
             [i for i, x in enumerate(inputs) if x.dtype.kind == "f"]
-        grads = tf.gradients(total, [phs[i] for i in idx])
-        feed_w = dict(zip(wphs, [w.astype(np.asarray(v).dtype) for w, v in
-                                 zip(weights, [v for o, v in zip(outs, got) if o.dtype.is_floating])]))
-        sym = sess.run([gr if gr is not None else tf.zeros_like(phs[i]) for gr, i in zip(grads, idx)],
-                       {**feed, **feed_w})
-        f = sess.make_callable(total, phs + wphs)
-        wvals = list(feed_w.values())
+        # d/dx sum_k sum(w_k * out_k) == gradients(outs, x, grad_ys=w)
+        grads = tf.gradients([outs[k] for k in fl], [phs[i] for i in idx],
+                             grad_ys=[tf.constant(w) for w in weights])
+        sym = sess.run([gr if gr is not None else tf.zeros_like(phs[i]) for gr, i in zip(grads, idx)], feed)
+        f = sess.make_callable([outs[k] for k in fl], phs)
+
+        def total(args: List[np.ndarray]) -> float:
+            return float(sum(np.sum(w * o) for w, o in zip(weights, f(*args))))
+
         for gi, i in enumerate(idx):
             x = inputs[i]
             assert x.dtype == np.float64, f"gradient checks need float64 inputs (input {i} is {x.dtype})"
@@ -100,7 +97,7 @@ def check_op(fn: Callable[..., Any], inputs: Sequence[np.ndarray], ref: Optional
                 args_p[i] = xp.reshape(x.shape)
                 args_m = list(inputs)
                 args_m[i] = xm.reshape(x.shape)
-                num.reshape(-1)[j] = (f(*args_p, *wvals) - f(*args_m, *wvals)) / (2 * eps)
+                num.reshape(-1)[j] = (total(args_p) - total(args_m)) / (2 * eps)
             s = sym[gi]
             if hasattr(s, "indices"):  # IndexedSlicesValue -> dense
                 dense = np.zeros_like(x)

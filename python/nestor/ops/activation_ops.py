@@ -6,6 +6,7 @@ from typing import Any, Optional
 from ..framework.graph import Tensor, create_op
 
 __all__ = ["relu"]
+__nn__ = ["relu"]
 
 
 def relu(features: Any, name: Optional[str] = None) -> Tensor:

@@ -7,6 +7,7 @@ from .. import dtypes as _dtypes
 from ..framework.graph import Tensor, convert_to_tensor, create_op
 
 __all__ = ["add", "subtract", "multiply", "divide", "truediv", "matmul"]
+__nn__: list = []
 
 
 def _binary_inputs(x: Any, y: Any) -> tuple:
