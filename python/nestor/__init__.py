@@ -4,7 +4,11 @@ Use it as TensorFlow 1: `import nestor as tf`.
 """
 from __future__ import annotations
 
-from . import _native  # noqa: F401  (the native runtime)
+try:  # the BLAS library the native module links (found by rpath; importing it also preloads it)
+    import scipy_openblas32 as _blas  # noqa: F401
+except ImportError:  # pragma: no cover - the wheel depends on it
+    pass
+from . import _native  # noqa: F401,E402  (the native runtime)
 from . import errors
 from .dtypes import (DType, as_dtype, bool, double, float32, float64, int32, int64,  # noqa: A004
                      string)

@@ -4,6 +4,7 @@
 #include <exception>
 #include <map>
 
+#include "../core/blas.h"
 #include "nestor/backend.h"
 
 namespace nestor {
@@ -29,7 +30,9 @@ Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts)
     : graph_(std::move(graph)), device_(Device::parse(opts.device)) {
   NESTOR_CHECK_ARG(graph_ != nullptr, "Session needs a graph");
   if (device_.type != DeviceType::kCpu) backend_for(device_);  // fails early if unavailable
-  pool_ = std::make_unique<ThreadPool>(opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads());
+  int threads = opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads();
+  pool_ = std::make_unique<ThreadPool>(threads);
+  if (opts.intra_op_threads > 0) blas::set_num_threads(threads);  // process-wide, as OpenBLAS is
 }
 
 Session::~Session() = default;

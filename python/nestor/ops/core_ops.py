@@ -74,7 +74,7 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str = "Cons
             arr = arr.reshape(shp)
         else:
             raise TypeError(f"Expected Tensor's shape: {tuple(shp)}, got {arr.shape}.")
-    arr = np.ascontiguousarray(arr) if arr.dtype != object else arr
+    arr = np.array(arr, order="C", copy=True) if arr.dtype != object else arr
     out_dt = _dtypes.as_dtype(arr.dtype) if arr.dtype != object else _dtypes.string
     return create_op("const", [], {"value": arr, "dtype": out_dt}, name=name)
 
