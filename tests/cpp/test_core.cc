@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <atomic>
 #include <random>
 
 #include "nestor/graph.h"
 #include "nestor/op.h"
 #include "nestor/session.h"
+#include "nestor/threadpool.h"
 
 using namespace nestor;
 
@@ -205,4 +207,18 @@ TEST(Session, RunStepsMatchesRepeatedRuns) {
   Tensor last = s.run_steps(*plan, {stacked}, 3)[0];
   EXPECT_FLOAT_EQ(last.data<float>()[0], 9.f);
   EXPECT_FLOAT_EQ(last.data<float>()[1], 12.f);
+}
+
+TEST(ThreadPool, ExceptionsInChunksReachTheCaller) {
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 20; ++rep) {
+    EXPECT_THROW(pool.parallel_for(1000, 10,
+                                   [](int64_t b, int64_t e) {
+                                     if (b <= 900 && 900 < e) fail(Code::kInvalidArgument, "boom");
+                                   }),
+                 Error);
+  }
+  std::atomic<int64_t> sum{0};
+  pool.parallel_for(1000, 10, [&](int64_t b, int64_t e) { sum += e - b; });
+  EXPECT_EQ(sum.load(), 1000);
 }

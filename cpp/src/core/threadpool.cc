@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 
 namespace nestor {
 
@@ -39,8 +40,14 @@ void ThreadPool::worker_loop() {
       const auto* job = job_;
       int64_t b = c * job_chunk_, e = std::min(job_n_, b + job_chunk_);
       l.unlock();
-      (*job)(b, e);
+      std::exception_ptr err;
+      try {
+        (*job)(b, e);
+      } catch (...) {
+        err = std::current_exception();
+      }
       l.lock();
+      if (err && !error_) error_ = err;
       if (++chunks_done_ == num_chunks_) done_cv_.notify_all();
     }
   }
@@ -68,6 +75,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     num_chunks_ = (n + chunk - 1) / chunk;
     next_chunk_ = 0;
     chunks_done_ = 0;
+    error_ = nullptr;
     ++generation_;
   }
   cv_.notify_all();
@@ -76,12 +84,24 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     int64_t c = next_chunk_++;
     int64_t b = c * job_chunk_, e = std::min(job_n_, b + job_chunk_);
     l.unlock();
-    fn(b, e);
+    std::exception_ptr err;
+    try {
+      fn(b, e);
+    } catch (...) {
+      err = std::current_exception();
+    }
     l.lock();
+    if (err && !error_) error_ = err;
     ++chunks_done_;
   }
   done_cv_.wait(l, [&] { return chunks_done_ == num_chunks_; });
   job_ = nullptr;
+  if (error_) {
+    std::exception_ptr err = error_;
+    error_ = nullptr;
+    l.unlock();
+    std::rethrow_exception(err);  // the first failure of any chunk, on the calling thread
+  }
 }
 
 }  // namespace nestor
