@@ -33,7 +33,12 @@ from .ops.sparse_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.state_ops import *  # noqa: F401,F403
-from . import math, nn  # noqa: E402
+from . import math, nn, train  # noqa: E402
+from . import initializers  # noqa: E402
+from .initializers import (constant_initializer, glorot_normal_initializer, glorot_uniform_initializer,  # noqa: E402
+                           ones_initializer, random_normal_initializer, random_uniform_initializer,
+                           truncated_normal_initializer, variance_scaling_initializer, zeros_initializer)
+from .checkpoint import latest_checkpoint  # noqa: E402
 from .ops.core_ops import tuple_ as tuple  # noqa: A001,F401
 
 newaxis = None
