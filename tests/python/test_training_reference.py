@@ -146,4 +146,7 @@ def test_mlp_adagrad_float32_matches_pytorch():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    np.testing.assert_allclose(got, want, rtol=1e-4)
+    # Acceptance: the loss after 100 steps agrees within 1e-4 relative. Along the way float32
+    # GEMMs of different libraries (MKL here, OpenBLAS in nestor) round differently.
+    np.testing.assert_allclose(got[-1], want[-1], rtol=1e-4)
+    np.testing.assert_allclose(got, want, rtol=1e-3)

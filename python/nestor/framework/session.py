@@ -73,6 +73,11 @@ class _FetchMapper:
             return ("is", parts)
         if isinstance(f, str):
             return self._flatten(graph, graph.as_graph_element(f))
+        from .sparse_tensor import SparseTensor
+        if isinstance(f, SparseTensor):
+            from .values import SparseTensorValue
+            return ("nt", SparseTensorValue, [self._flatten(graph, f.indices), self._flatten(graph, f.values),
+                                              self._flatten(graph, f.dense_shape)])
         if hasattr(f, "_as_graph_element"):
             return self._flatten(graph, f._as_graph_element())
         if isinstance(f, dict):
@@ -224,6 +229,11 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         mapper = _FetchMapper(self._graph, fetches)
+        if getattr(self._graph, "_nestor_data_iterators", None) is not None:  # TF1 dataset iterators
+            from ..data.iterator import iterator_feeds
+            extra = iterator_feeds(self._graph, list(mapper.tensors) + list(mapper.targets), feed_dict)
+            if extra:
+                feed_dict = {**extra, **feed_dict} if feed_dict else extra
         keys, vals = self._feed_items(feed_dict)
         plan = self._plan(keys, mapper.tensors, mapper.targets)
         arrays = [self._to_array(k, v) for k, v in zip(keys, vals)]
@@ -257,6 +267,10 @@ class Session:
         plan = self._plan(keys, mapper.tensors, mapper.targets)
         native_run = self._native.run
         to_array = self._to_array
+
+        graph = self._graph
+        if getattr(graph, "_nestor_data_iterators", None) is not None:
+            return lambda *args, **kwargs: self.run(fetches, dict(zip(feed_list or [], args)))
 
         def call(*args: Any, **kwargs: Any) -> Any:
             arrays = [to_array(k, v) for k, v in zip(keys, args)]
