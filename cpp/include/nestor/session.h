@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nestor/graph.h"
+#include "nestor/backend.h"
 #include "nestor/op.h"
 #include "nestor/threadpool.h"
 
@@ -77,6 +78,7 @@ class Session {
   void execute(const Plan& plan, std::vector<Tensor>& slots);
   std::shared_ptr<Graph> graph_;
   Device device_;
+  Allocator* alloc_ = nullptr;  // the device's allocator, owned by its Backend
   std::unique_ptr<ThreadPool> pool_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Variable>> vars_;

@@ -2,7 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <map>
+#include <unordered_map>
+#include <vector>
 #include <mutex>
 #include <string>
 
@@ -48,13 +49,13 @@ void* aligned_malloc(size_t n) {
 // for requests of the same rounded size. Steady-state training allocates nothing new.
 class CpuCachingAllocator : public Allocator {
  public:
+  // Free lists by rounded size. The pool lives as long as the process (the allocator is
+  // a leaked singleton), so a Buffer's release callback can hold a plain pointer to it;
+  // with a 16-byte capture the callback needs no heap allocation of its own.
   struct Pool {
     std::mutex mu;
-    std::multimap<size_t, void*> free;  // rounded size -> block
+    std::unordered_map<size_t, std::vector<void*>> free;
     size_t cached = 0;
-    ~Pool() {
-      for (auto& kv : free) std::free(kv.second);
-    }
   };
 
   std::shared_ptr<Buffer> allocate(size_t nbytes) override {
@@ -63,21 +64,21 @@ class CpuCachingAllocator : public Allocator {
     {
       std::lock_guard<std::mutex> l(pool_->mu);
       auto it = pool_->free.find(sz);
-      if (it != pool_->free.end()) {
-        p = it->second;
-        pool_->free.erase(it);
+      if (it != pool_->free.end() && !it->second.empty()) {
+        p = it->second.back();
+        it->second.pop_back();
         pool_->cached -= sz;
       }
     }
     if (p == nullptr) p = aligned_malloc(sz);
-    std::shared_ptr<Pool> pool = pool_;
+    Pool* pool = pool_;
     return std::make_shared<Buffer>(p, nbytes, Device{}, [pool, sz](void* d, size_t) {
       std::lock_guard<std::mutex> l(pool->mu);
       if (pool->cached + sz > kMaxCached) {
         std::free(d);
         return;
       }
-      pool->free.emplace(sz, d);
+      pool->free[sz].push_back(d);
       pool->cached += sz;
     });
   }
@@ -97,7 +98,7 @@ class CpuCachingAllocator : public Allocator {
     size_t step = p / 8 < kAlign ? kAlign : p / 8;
     return (n + step - 1) / step * step;
   }
-  std::shared_ptr<Pool> pool_ = std::make_shared<Pool>();
+  Pool* pool_ = new Pool();  // never freed: buffers may be released during static destruction
 };
 
 }  // namespace

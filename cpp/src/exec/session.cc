@@ -29,7 +29,7 @@ void check_feed(const Graph& g, const Output& o, const Tensor& t) {
 Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts)
     : graph_(std::move(graph)), device_(Device::parse(opts.device)) {
   NESTOR_CHECK_ARG(graph_ != nullptr, "Session needs a graph");
-  if (device_.type != DeviceType::kCpu) backend_for(device_);  // fails early if unavailable
+  alloc_ = &backend_for(device_).allocator();  // fails early if the device is unavailable
   int threads = opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads();
   pool_ = std::make_unique<ThreadPool>(threads);
   if (opts.intra_op_threads > 0) blas::set_num_threads(threads);  // process-wide, as OpenBLAS is
@@ -181,7 +181,7 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
 }
 
 void Session::execute(const Plan& plan, std::vector<Tensor>& slots) {
-  Allocator& alloc = backend_for(device_).allocator();
+  Allocator& alloc = *alloc_;
   std::vector<const Tensor*> in_ptrs;
   KernelCtx ctx;
   ctx.alloc_ = &alloc;

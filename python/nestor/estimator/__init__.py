@@ -1,0 +1,14 @@
+"""`nestor.estimator`: tf.estimator's API on nestor's runtime."""
+from __future__ import annotations
+
+from . import inputs  # noqa: F401
+from .estimator import Estimator
+from .hooks import (CheckpointSaverHook, CheckpointSaverListener, FeedFnHook, FinalOpsHook,  # noqa: F401
+                    GlobalStepWaiterHook, LoggingTensorHook, NanLossDuringTrainingError, NanTensorHook,
+                    SecondOrStepTimer, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues,
+                    StepCounterHook, StopAtStepHook, SummarySaverHook)
+from .model_fn import EstimatorSpec, ModeKeys
+from .run_config import RunConfig
+from .training import EvalSpec, TrainSpec, train_and_evaluate
+from .warm_starting import VocabInfo, WarmStartSettings
+from . import experimental  # noqa: F401,E402
