@@ -1,0 +1,18 @@
+"""`nestor.layers`: TF1's functional and object layers (`tf.compat.v1.layers`).
+
+Layers create their variables with `tf.get_variable` inside their own variable scope
+(`dense/kernel`, `dense_1/kernel`, ...), so they land in the GLOBAL/TRAINABLE collections
+and can be shared with `name=` + `reuse=True`. Batch normalization's moving-average
+updates go to `tf.GraphKeys.UPDATE_OPS`. Regularizers for `kernel_regularizer=` are in
+`nestor.losses.regularizers` (`l1_regularizer`, `l2_regularizer`, `l1_l2_regularizer`).
+"""
+from __future__ import annotations
+
+from .base import InputSpec, Layer
+from .core import Dense, Dropout, Embedding, Flatten, dense, dropout, flatten
+from .normalization import BatchNormalization, batch_normalization
+
+BatchNorm = BatchNormalization
+
+__all__ = ["Layer", "InputSpec", "Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "Embedding",
+           "BatchNormalization", "BatchNorm", "batch_normalization"]
