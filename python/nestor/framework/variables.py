@@ -326,6 +326,8 @@ def _get_or_create(g: _g.Graph, scope: VariableScope, full: str, shape: Any = No
     if reuse is True:
         raise ValueError(f"Variable {full} does not exist, or was not created with tf.get_variable(). "
                          f"Did you mean to set reuse=tf.AUTO_REUSE in VarScope?")
+    if dtype is None and isinstance(initializer, Tensor):
+        dtype = initializer.dtype  # as TensorFlow: the initializer Tensor decides
     dt = _dtypes.as_dtype(dtype) if dtype is not None else _dtypes.as_dtype(scope.dtype or _dtypes.float32)
     init = initializer if initializer is not None else scope.initializer
     if init is None:
