@@ -36,6 +36,8 @@ from .ops.state_ops import *  # noqa: F401,F403
 from . import math, nn, train  # noqa: E402
 from . import data, summary  # noqa: E402
 from . import layers, losses  # noqa: E402
+from . import logging  # noqa: E402
+from . import estimator  # noqa: E402
 from . import feature_column  # noqa: E402
 from .summary import Summary  # noqa: E402
 from . import initializers  # noqa: E402

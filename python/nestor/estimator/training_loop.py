@@ -20,8 +20,9 @@ from .. import errors
 
 _log = logging.getLogger("nestor")
 
-# Upper bound of steps per native call: keeps time-based hooks (secs triggers) responsive.
-MAX_CHUNK = 1000
+# Upper bound of steps per native call: keeps time-based hooks (secs triggers) responsive
+# and the stacked input small.
+MAX_CHUNK = 100
 
 
 def _session_run_args(hook: Any, ctx: Any) -> Any:

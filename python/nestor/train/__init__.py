@@ -11,3 +11,11 @@ from .training_util import (assert_global_step, create_global_step, get_global_s
 __all__ = ["Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdagradOptimizer", "AdamOptimizer",
            "FtrlOptimizer", "RMSPropOptimizer", "get_global_step", "create_global_step",
            "get_or_create_global_step", "global_step", "assert_global_step"]
+
+# TF1 also exposes checkpoints and the session hooks under tf.train.
+from ..checkpoint import Saver, latest_checkpoint, list_variables, load_variable  # noqa: E402,F401
+from ..checkpoint import get_checkpoint_state  # noqa: E402,F401
+from ..estimator.hooks import (CheckpointSaverHook, CheckpointSaverListener, FeedFnHook, FinalOpsHook,  # noqa: E402,F401
+                               GlobalStepWaiterHook, LoggingTensorHook, NanLossDuringTrainingError, NanTensorHook,
+                               SecondOrStepTimer, SessionRunArgs, SessionRunContext, SessionRunHook,
+                               SessionRunValues, StepCounterHook, StopAtStepHook, SummarySaverHook)
