@@ -35,6 +35,7 @@ from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.state_ops import *  # noqa: F401,F403
 from . import math, nn, train  # noqa: E402
 from . import data, summary  # noqa: E402
+from . import metrics  # noqa: E402
 from . import layers, losses  # noqa: E402
 from . import logging  # noqa: E402
 from . import estimator  # noqa: E402

@@ -158,8 +158,7 @@ def test_event_files_are_read_by_tensorboard(tmp_path):
     acc.Reload()
     tags = acc.Tags()["scalars"]
     assert {"loss", "train_accuracy", "global_step/sec"} <= set(tags)
-    assert [e.step for e in acc.Scalars("loss")][:3] == [1, 11, 21] or \
-        [e.step for e in acc.Scalars("loss")][:3] == [0, 10, 20]
+    assert [e.step for e in acc.Scalars("loss")][:3] == [1, 11, 21]  # as TensorFlow writes them
     ev = EventAccumulator(est.eval_dir("holdout"))
     ev.Reload()
     assert {"accuracy", "loss"} <= set(ev.Tags()["scalars"])
@@ -272,7 +271,7 @@ class _Capture(tf.estimator.SessionRunHook):
         self.want = want
 
     def after_create_session(self, session, coord):
-        got = session.run(tf.get_default_graph().get_tensor_by_name("dense/kernel:0"))
+        got = session.run(session.graph.get_tensor_by_name("dense/kernel:0"))
         np.testing.assert_array_equal(got, self.want)
 
 
@@ -288,7 +287,7 @@ def test_kill_and_resume(tmp_path):
     restarts = 0
     for attempt in range(12):
         before = tf.latest_checkpoint(str(model_dir)) if model_dir.exists() else None
-        proc = subprocess.Popen([sys.executable, prog, "--model_dir", str(model_dir), "--max_steps", "400",
+        proc = subprocess.Popen([sys.executable, prog, "--model_dir", str(model_dir), "--max_steps", "3000",
                                  "--record_dir", str(rec)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 env=env, text=True)
         started = None
@@ -307,7 +306,7 @@ def test_kill_and_resume(tmp_path):
                 for k, v in expected.items():
                     np.testing.assert_array_equal(got[k], v, err_msg=k)
         if attempt < 8:
-            time.sleep(rnd.uniform(0.0, 0.6))
+            time.sleep(rnd.uniform(0.05, 0.8))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             # whatever the moment, the file set is consistent: every retained checkpoint loads
@@ -318,7 +317,7 @@ def test_kill_and_resume(tmp_path):
             continue
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out
-        if "DONE 400" in out or "DONE 400" in line:
+        if "DONE 3000" in out or "DONE 3000" in line:
             break
-    assert int(tf.checkpoint.load_variable(str(model_dir), "global_step")) == 400
+    assert int(tf.checkpoint.load_variable(str(model_dir), "global_step")) == 3000
     assert restarts >= 3

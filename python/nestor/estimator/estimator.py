@@ -300,6 +300,7 @@ class Estimator:
         spec = built.spec
         try:
             self._restore_or_init(built, None, ModeKeys.TRAIN)
+            sess.run(built.local_init_op)  # local variables (e.g. streaming metrics), as TF's Scaffold
             start = int(sess.run(built.global_step))
             last_step = start + steps if steps is not None else max_steps
             cfg = self._config
@@ -325,8 +326,8 @@ class Estimator:
                     all_hooks.append(_hooks.StopAtStepHook(last_step=last_step))
                 for h in all_hooks:
                     h.begin()
-            for h in all_hooks:
-                h.after_create_session(sess, None)
+                for h in all_hooks:
+                    h.after_create_session(sess, None)
             from .training_loop import run_training
             with built.graph.as_default():
                 final = run_training(sess, spec.train_op, spec.loss, built.global_step, all_hooks, built.source,
@@ -364,8 +365,8 @@ class Estimator:
         with built.graph.as_default():
             for h in all_hooks:
                 h.begin()
-        for h in all_hooks:
-            h.after_create_session(sess, None)
+            for h in all_hooks:
+                h.after_create_session(sess, None)
         source = built.source
         done = 0
         try:
@@ -440,6 +441,7 @@ class Estimator:
         built = self._get_built(ModeKeys.PREDICT, input_fn)
         sess = built.session
         self._restore_or_init(built, checkpoint_path, ModeKeys.PREDICT)
+        sess.run(built.local_init_op)
         preds = built.predictions
         if predict_keys is not None:
             if not isinstance(preds, dict):
@@ -453,8 +455,8 @@ class Estimator:
         with built.graph.as_default():
             for h in all_hooks:
                 h.begin()
-        for h in all_hooks:
-            h.after_create_session(sess, None)
+            for h in all_hooks:
+                h.after_create_session(sess, None)
         source = built.source
         try:
             while True:

@@ -46,8 +46,9 @@ class InputSource:
     def __init__(self, result: Any, with_labels: bool = True):
         from ..data import Dataset
         self._dataset: Optional[Any] = None
-        self._iter: Optional[Iterator[Any]] = None
-        self._pending: List[List[np.ndarray]] = []
+        self._iter: Any = None
+        self._block: Optional[List[np.ndarray]] = None
+        self._pos = 0
         if isinstance(result, Dataset):
             self._dataset = result
             spec = result.element_spec
@@ -87,56 +88,57 @@ class InputSource:
         return self._signature
 
     def start(self, dataset: Any = None) -> None:
-        """Starts producing batches from `dataset` (default: the one given at construction)."""
+        """Starts producing batches from `dataset` (default: the one given at construction).
+
+        The dataset's internal blocks (its elements stacked on a leading axis) are produced
+        by a background thread; a feed for K steps is a slice of a block, without copies.
+        """
+        from ..data.blocks import BlockPump
         self.close()
         ds = dataset if dataset is not None else self._dataset
-        self._iter = iter(ds.prefetch(2))
-        self._pending = []
+        self._iter = BlockPump(ds._blocks, capacity=4, name="nestor.estimator.input")
+        self._block: Optional[List[np.ndarray]] = None
+        self._pos = 0
 
     def close(self) -> None:
         it, self._iter = self._iter, None
-        if it is not None and hasattr(it, "close"):
+        if it is not None:
             it.close()
 
-    def _next_flat(self) -> Optional[List[np.ndarray]]:
-        if self._pending:
-            return self._pending.pop(0)
-        if self._iter is None:
-            return None
-        try:
-            element = next(self._iter)
-        except StopIteration:
-            self._iter = None
-            return None
-        return [np.asarray(x) for x in flatten(element)]
+    def _take(self, k: int) -> Tuple[Optional[List[np.ndarray]], int]:
+        """Up to k consecutive elements of the current block, stacked: (arrays, n)."""
+        if self._block is None or self._pos >= len(self._block[0]):
+            if self._iter is None:
+                return None, 0
+            try:
+                self._block = next(self._iter)
+            except StopIteration:
+                self._iter = None
+                self._block = None
+                return None, 0
+            self._pos = 0
+        n = min(k, len(self._block[0]) - self._pos)
+        out = [a[self._pos:self._pos + n] for a in self._block]
+        self._pos += n
+        return out, n
 
     def next_feed(self) -> Optional[Dict[Tensor, np.ndarray]]:
         """The next batch as a feed dict, or None at the end of the data."""
-        flat = self._next_flat()
-        if flat is None:
+        arrays, n = self._take(1)
+        if arrays is None:
             return None
-        return dict(zip(self.placeholders, flat))
+        return {p: a[0] for p, a in zip(self.placeholders, arrays)}
 
     def next_stacked(self, k: int, max_bytes: int = 32 << 20) -> Tuple[Optional[Dict[Tensor, np.ndarray]], int]:
-        """Up to k batches of identical shapes stacked on a new axis: (feed, n), n <= k.
-
-        Fewer are taken when k batches would exceed `max_bytes`."""
-        batches: List[List[np.ndarray]] = []
-        while len(batches) < k:
-            flat = self._next_flat()
-            if flat is None:
-                break
-            if not batches:
-                size = sum(a.nbytes for a in flat)
-                k = max(1, min(k, max_bytes // max(size, 1)))
-            if batches and any(a.shape != b.shape for a, b in zip(flat, batches[0])):
-                self._pending.insert(0, flat)  # a smaller last batch: it runs on its own
-                break
-            batches.append(flat)
-        if not batches:
+        """Up to k batches stacked on a new leading axis: (feed, n), n <= k (fewer at a block's
+        end, or when k batches would exceed `max_bytes`)."""
+        if self._block is not None and self._pos < len(self._block[0]):
+            row = sum(a[0].nbytes for a in self._block)
+            k = max(1, min(k, max_bytes // max(row, 1)))
+        arrays, n = self._take(k)
+        if arrays is None:
             return None, 0
-        stacked = [np.stack(col) for col in zip(*batches)]
-        return dict(zip(self.placeholders, stacked)), len(batches)
+        return dict(zip(self.placeholders, arrays)), n
 
 
 def _structure_key(spec: Any) -> Any:

@@ -82,14 +82,12 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
             k = 0
             if all_chunkable:
                 k = MAX_CHUNK
-                for h in hooks:
+                for h in hooks:  # every hook is asked: the question also advances its step accounting
                     n = h.steps_until_next_request(step)
                     k = 0 if n is None else min(k, n)
-                    if k == 0:
-                        break
                 if last_step is not None:
                     k = min(k, last_step - step - 1)  # the last step itself goes through the hooks
-            if k >= 2:
+            if k >= 1:  # hooks need none of the next k steps: one native call, then ask again
                 feed, n = source.next_stacked(k)
                 if feed is None:
                     break

@@ -36,7 +36,7 @@ class RecordStart(tf.estimator.SessionRunHook):
     """Writes the variables the session starts from (after restore) for the test to compare."""
 
     def after_create_session(self, session, coord):
-        values = {v.op.name: session.run(v) for v in tf.global_variables()}
+        values = {v.op.name: session.run(v) for v in session.graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)}
         step = int(values["global_step"])
         save_file({k: np.asarray(v) for k, v in values.items()},
                   os.path.join(args.record_dir, f"start-{step}-{os.getpid()}.safetensors"))
