@@ -42,7 +42,7 @@ def main() -> None:
             f = sess.make_callable(tf.matmul(pa, pb, transpose_a=ta, transpose_b=tb), [pa, pb])
             an, bn = (a.T if ta else a), (b.T if tb else b)
             np.testing.assert_allclose(f(a, b), an @ bn, rtol=1e-3, atol=1e-3)
-            number = max(1, int(2e8 // (m * n * k)))
+            number = max(5, int(1e9 // (m * n * k)))
             t_ours = median_time(lambda: f(a, b), repeats=9, number=number)
             t_np = median_time(lambda: an @ bn, repeats=9, number=number)
             flop = 2.0 * m * n * k

@@ -306,6 +306,8 @@ PYBIND11_MODULE(_native, m) {
       .def("set_variable", [](Session& s, const std::string& name, py::handle value) {
         s.set_variable(name, to_tensor(value));
       })
+      .def("set_profiling", &Session::set_profiling)
+      .def("profile", &Session::profile)
       .def("declare_variable", [](Session& s, const std::string& name, DType dt, const PartialShape& shape) {
         s.variable(name, dt, shape);
       });

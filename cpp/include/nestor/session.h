@@ -74,6 +74,10 @@ class Session {
 
   std::atomic<uint64_t>& rng_state(int node_id);
 
+  // Per-op-type wall time, collected while profiling is on (off by default).
+  void set_profiling(bool on) { profiling_ = on; }
+  std::map<std::string, std::pair<double, int64_t>> profile();  // op type -> (seconds, calls)
+
  private:
   void execute(const Plan& plan, std::vector<Tensor>& slots);
   std::shared_ptr<Graph> graph_;
@@ -83,6 +87,9 @@ class Session {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Variable>> vars_;
   std::map<int, std::unique_ptr<std::atomic<uint64_t>>> rng_;
+  std::atomic<bool> profiling_{false};
+  std::mutex profile_mu_;
+  std::map<std::string, std::pair<double, int64_t>> profile_;
 };
 
 }  // namespace nestor

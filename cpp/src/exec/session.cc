@@ -1,6 +1,7 @@
 #include "nestor/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <map>
 
@@ -32,7 +33,7 @@ Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts)
   alloc_ = &backend_for(device_).allocator();  // fails early if the device is unavailable
   int threads = opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads();
   pool_ = std::make_unique<ThreadPool>(threads);
-  if (opts.intra_op_threads > 0) blas::set_num_threads(threads);  // process-wide, as OpenBLAS is
+  blas::set_num_threads(threads);  // process-wide, as OpenBLAS is
 }
 
 Session::~Session() = default;
@@ -72,6 +73,11 @@ void Session::set_variable(const std::string& name, const Tensor& value) {
                    v->shape.str(), ", cannot assign a value of shape ", dims_str(value.dims()));
   v->value = value.clone();
   v->initialized = true;
+}
+
+std::map<std::string, std::pair<double, int64_t>> Session::profile() {
+  std::lock_guard<std::mutex> l(profile_mu_);
+  return profile_;
 }
 
 std::atomic<uint64_t>& Session::rng_state(int node_id) {
@@ -198,7 +204,17 @@ void Session::execute(const Plan& plan, std::vector<Tensor>& slots) {
     ctx.outputs_ = slots.data() + st.out_base;
     ctx.rng_ = st.rng;
     try {
-      (*st.kernel)(ctx);
+      if (profiling_) {
+        auto t0 = std::chrono::steady_clock::now();
+        (*st.kernel)(ctx);
+        double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::lock_guard<std::mutex> l(profile_mu_);
+        auto& e = profile_[st.node->op];
+        e.first += dt;
+        e.second += 1;
+      } else {
+        (*st.kernel)(ctx);
+      }
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
