@@ -241,10 +241,11 @@ PYBIND11_MODULE(_native, m) {
       .def_static("deserialize", [](const py::bytes& b) { return Graph::deserialize(std::string(b)); })
       .def("gradients",
            [](Graph& g, const std::vector<std::pair<int, int>>& ys, const std::vector<std::pair<int, int>>& xs,
-              const std::vector<std::pair<int, int>>& grad_ys, const std::string& scope) {
+              const std::vector<std::pair<int, int>>& grad_ys, const std::string& scope,
+              const std::vector<std::pair<int, int>>& stop) {
              std::vector<Output> gy;
              for (auto& p : grad_ys) gy.push_back(Output{p.first, p.second});
-             auto res = gradients(g, outputs_of(ys), outputs_of(xs), gy, scope);
+             auto res = gradients(g, outputs_of(ys), outputs_of(xs), gy, scope, outputs_of(stop));
              py::list out;
              for (auto& r : res) {
                if (!r.valid()) out.append(py::none());
@@ -256,7 +257,8 @@ PYBIND11_MODULE(_native, m) {
              }
              return out;
            },
-           py::arg("ys"), py::arg("xs"), py::arg("grad_ys"), py::arg("scope") = "gradients");
+           py::arg("ys"), py::arg("xs"), py::arg("grad_ys"), py::arg("scope") = "gradients",
+           py::arg("stop") = std::vector<std::pair<int, int>>{});
 
   py::class_<Plan, std::shared_ptr<Plan>>(m, "Plan");
 

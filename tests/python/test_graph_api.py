@@ -199,3 +199,14 @@ def test_gradients_of_unconnected_and_integer_paths():
     assert gy is None
     with tf.Session() as sess:
         np.testing.assert_allclose(sess.run(gx, {x: [1, 2]}), [3, 3])
+
+
+def test_stop_gradients_hold_tensors_constant():
+    a = tf.placeholder(tf.float64, [])
+    b = a * 2.0
+    c = a + b
+    ga, = tf.gradients(c, [a], stop_gradients=[b])  # d/da (a + const) = 1, as TF's example
+    gb_full, = tf.gradients(c, [a])
+    with tf.Session() as sess:
+        assert sess.run(ga, {a: 3.0}) == 1.0
+        assert sess.run(gb_full, {a: 3.0}) == 3.0

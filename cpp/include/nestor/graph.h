@@ -126,9 +126,12 @@ struct GradValue {
   bool valid() const { return dense.valid() || indices.valid(); }
 };
 
+// `stop` lists tensors treated as constants: no gradient flows back through them
+// (TensorFlow's stop_gradients argument).
 std::vector<GradValue> gradients(Graph& g, const std::vector<Output>& ys,
                                  const std::vector<Output>& xs,
                                  const std::vector<Output>& grad_ys = {},
-                                 const std::string& scope = "gradients");
+                                 const std::string& scope = "gradients",
+                                 const std::vector<Output>& stop = {});
 
 }  // namespace nestor

@@ -43,7 +43,8 @@ Output densify(Builder& b, const GradValue& g) {
 }  // namespace
 
 std::vector<GradValue> gradients(Graph& g, const std::vector<Output>& ys, const std::vector<Output>& xs,
-                                 const std::vector<Output>& grad_ys, const std::string& scope) {
+                                 const std::vector<Output>& grad_ys, const std::string& scope,
+                                 const std::vector<Output>& stop) {
   NESTOR_CHECK_ARG(grad_ys.empty() || grad_ys.size() == ys.size(), "gradients: got ", grad_ys.size(),
                    " grad_ys for ", ys.size(), " ys");
   const int n = g.num_nodes();
@@ -86,8 +87,9 @@ std::vector<GradValue> gradients(Graph& g, const std::vector<Output>& ys, const 
   }
 
   std::map<std::pair<int, int>, GradValue> final_grads;
-  std::map<std::pair<int, int>, bool> is_x;
+  std::map<std::pair<int, int>, bool> is_x, is_stop;
   for (auto& x : xs) is_x[{x.node, x.index}] = true;
+  for (auto& t : stop) is_stop[{t.node, t.index}] = true;
 
   for (int id = hi; id >= lo && id >= 0; --id) {
     if (!need[static_cast<size_t>(id)] || !reach[static_cast<size_t>(id)]) continue;
@@ -99,8 +101,9 @@ std::vector<GradValue> gradients(Graph& g, const std::vector<Output>& ys, const 
       if (it == contrib.end()) continue;
       out_grads[static_cast<size_t>(i)] = aggregate(b, it->second);
       contrib.erase(it);
-      any = any || out_grads[static_cast<size_t>(i)].valid();
       if (is_x.count({id, i})) final_grads[{id, i}] = out_grads[static_cast<size_t>(i)];
+      if (is_stop.count({id, i})) out_grads[static_cast<size_t>(i)] = GradValue{};  // a constant from here on
+      any = any || out_grads[static_cast<size_t>(i)].valid();
     }
     if (!any) continue;
     bool has_relevant_input = false;

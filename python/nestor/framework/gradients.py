@@ -20,6 +20,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
       ys: a Tensor or list of Tensors to differentiate.
       xs: Tensors or Variables to differentiate with respect to.
       grad_ys: optional initial gradients, one per y (default: ones).
+      stop_gradients: tensors held constant: no gradient flows back through them.
       name: name scope of the gradient ops.
       unconnected_gradients: "none" (None for unconnected xs) or "zero".
 
@@ -40,11 +41,10 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients",
             gy_keys.append((-1, 0))
         else:
             gy_keys.append(convert_to_tensor(gy, dtype=ys_l[i].dtype)._key())
-    if stop_gradients is not None:
-        raise NotImplementedError("stop_gradients is not supported; use nestor.stop_gradient in the graph")
+    stops = [convert_to_tensor(t)._key() for t in _as_list(stop_gradients)] if stop_gradients is not None else []
     from ..errors import NotFoundError
     try:
-        res = g._native.gradients([y._key() for y in ys_l], [x._key() for x in xs_l], gy_keys, name)
+        res = g._native.gradients([y._key() for y in ys_l], [x._key() for x in xs_l], gy_keys, name, stops)
     except NotFoundError as e:
         raise LookupError(str(e)) from None
     out: List[Optional[Union[Tensor, IndexedSlices]]] = []
