@@ -11,4 +11,7 @@ from .model_fn import EstimatorSpec, ModeKeys
 from .run_config import RunConfig
 from .training import EvalSpec, TrainSpec, train_and_evaluate
 from .warm_starting import VocabInfo, WarmStartSettings
+from .head import (BinaryClassHead, Head, LogisticRegressionHead, MultiClassHead, MultiHead,  # noqa: F401,E402
+                   MultiLabelHead, PoissonRegressionHead, RegressionHead)
+from . import export_output  # noqa: F401,E402
 from . import experimental  # noqa: F401,E402

@@ -371,7 +371,7 @@ class Estimator:
         done = 0
         try:
             while steps is None or done < steps:
-                if not all_hooks and source.feeds_data:
+                if not all_hooks and source.can_stack:
                     k = 1000 if steps is None else min(1000, steps - done)
                     feed, n = source.next_stacked(k)
                     if feed is None:

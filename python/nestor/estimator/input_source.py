@@ -60,10 +60,17 @@ class InputSource:
             names = [n or "features" for n in _paths(feats_spec, "")]
             if labels_spec is not None:
                 names += [("labels/" + n) if n else "labels" for n in _paths(labels_spec, "")]
-            self.placeholders: List[Tensor] = []
-            for s, n in zip(leaves, names):
-                shape = s.shape
-                self.placeholders.append(core_ops.placeholder(_dtypes.as_dtype(s.dtype), shape, name=_clean(n)))
+            ragged = _ragged_leaves(result, len(leaves))
+            self.placeholders: List[Any] = []
+            self._ragged: List[Optional[_dtypes.DType]] = []
+            for i, (s, n) in enumerate(zip(leaves, names)):
+                if ragged.get(i) is not None:
+                    from ..framework.sparse_tensor import sparse_placeholder
+                    self.placeholders.append(sparse_placeholder(ragged[i], [None, None], name=_clean(n)))
+                    self._ragged.append(ragged[i])
+                else:
+                    self.placeholders.append(core_ops.placeholder(_dtypes.as_dtype(s.dtype), s.shape, name=_clean(n)))
+                    self._ragged.append(None)
             packed = pack(spec, self.placeholders)
             self.features = packed[0] if self._pair else packed
             self.labels = packed[1] if self._pair and with_labels else None
@@ -76,11 +83,28 @@ class InputSource:
             else:
                 self.features, self.labels = result, None
             self.placeholders = []
+            self._ragged = []
             self._signature = None
 
     @property
     def feeds_data(self) -> bool:
         return self._dataset is not None
+
+    @property
+    def can_stack(self) -> bool:
+        """Whether K steps of input can be fed at once (not with variable-length features)."""
+        return self._dataset is not None and not any(r is not None for r in self._ragged)
+
+    def _feed(self, arrays: List[np.ndarray], index: Optional[int]) -> Dict[Any, Any]:
+        feed: Dict[Any, Any] = {}
+        for p, a, r in zip(self.placeholders, arrays, self._ragged):
+            v = a[index] if index is not None else a
+            if r is None:
+                feed[p] = v
+            else:
+                for t, arr in p._feed_tensors(ragged_to_sparse(v, r)):
+                    feed[t] = arr
+        return feed
 
     @property
     def signature(self) -> Optional[tuple]:
@@ -127,11 +151,13 @@ class InputSource:
         arrays, n = self._take(1)
         if arrays is None:
             return None
-        return {p: a[0] for p, a in zip(self.placeholders, arrays)}
+        return self._feed(arrays, 0)
 
     def next_stacked(self, k: int, max_bytes: int = 32 << 20) -> Tuple[Optional[Dict[Tensor, np.ndarray]], int]:
         """Up to k batches stacked on a new leading axis: (feed, n), n <= k (fewer at a block's
         end, or when k batches would exceed `max_bytes`)."""
+        if not self.can_stack:
+            raise ValueError("variable-length features cannot be fed K steps at once")
         if self._block is not None and self._pos < len(self._block[0]):
             row = sum(a[0].nbytes for a in self._block)
             k = max(1, min(k, max_bytes // max(row, 1)))
@@ -160,3 +186,73 @@ def dataset_signature(result: Any) -> Optional[tuple]:
     leaves = _flat(spec)
     return tuple((s.dtype.name, tuple(s.shape.as_list()) if s.shape.rank is not None else None)
                  for s in leaves) + (repr(_structure_key(spec)),)
+
+
+def _is_seq(v: Any) -> bool:
+    return isinstance(v, (list, tuple, np.ndarray))
+
+
+def _ragged_leaves(dataset: Any, n: int) -> Dict[int, _dtypes.DType]:
+    """Leaves of the dataset's first block holding per-example lists (variable-length
+    features), with the dtype of their values: index -> dtype."""
+    gen = dataset._blocks()
+    try:
+        first = next(iter(gen), None)
+    finally:
+        close = getattr(gen, "close", None)
+        if close:
+            close()
+    out: Dict[int, _dtypes.DType] = {}
+    if first is None:
+        return out
+    for i, a in enumerate(first[:n]):
+        if a.dtype != object:
+            continue
+        flat = a.reshape(-1)
+        sample = [v for v in flat[:256] if v is not None]
+        if not sample or not any(_is_seq(v) for v in sample):
+            continue
+        items = [x for v in sample if _is_seq(v) for x in v if x is not None]
+        if not items or isinstance(items[0], (str, bytes, np.str_, np.bytes_)):
+            out[i] = _dtypes.string
+        elif isinstance(items[0], (bool, np.bool_)):
+            out[i] = _dtypes.bool
+        elif isinstance(items[0], (int, np.integer)):
+            out[i] = _dtypes.int64
+        else:
+            out[i] = _dtypes.float32
+    return out
+
+
+def ragged_to_sparse(column: np.ndarray, dtype: _dtypes.DType) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of per-example lists (None or missing entries dropped) as SparseTensor parts
+    (indices [n, 2], values [n], dense_shape [batch, max_len]). Vectorized through pyarrow
+    when it is installed."""
+    col = column.reshape(-1)
+    b = len(col)
+    try:
+        import pyarrow as pa
+        arr = pa.array([None if v is None else (list(v) if isinstance(v, np.ndarray) else v) for v in col]
+                       if col.dtype == object else col, from_pandas=True)
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        values_pa = arr.values.slice(offsets[0], offsets[-1] - offsets[0])
+        offsets = offsets - offsets[0]
+        lens = np.diff(offsets)
+        rows = np.repeat(np.arange(b, dtype=np.int64), lens)
+        cols = np.arange(len(rows), dtype=np.int64) - offsets[rows]
+        valid = np.asarray(values_pa.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        vals = values_pa.to_numpy(zero_copy_only=False)
+    except ImportError:
+        lens = np.fromiter((0 if v is None else len(v) for v in col), dtype=np.int64, count=b)
+        rows = np.repeat(np.arange(b, dtype=np.int64), lens)
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        cols = np.arange(len(rows), dtype=np.int64) - starts[rows]
+        vals = np.array([x for v in col if v is not None for x in v], dtype=object)
+        valid = np.array([x is not None for x in vals], dtype=bool)
+    rows, cols, vals = rows[valid], cols[valid], vals[valid]
+    if dtype is _dtypes.string:
+        vals = np.asarray(vals, dtype=object)
+    else:
+        vals = np.asarray(vals).astype(dtype.as_numpy_dtype)
+    width = int(lens.max()) if len(lens) and lens.max() > 0 else 1
+    return np.stack([rows, cols], axis=1).reshape(-1, 2), vals, np.array([b, width], dtype=np.int64)

@@ -74,6 +74,7 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
     train_fetches = [train_op, loss, global_step]
     chunkable = [h for h in hooks if hasattr(h, "steps_until_next_request")]
     all_chunkable = len(chunkable) == len(hooks) and source is not None and source.feeds_data
+    stack = source is not None and source.can_stack
     stop = False
     try:
         while not stop:
@@ -88,10 +89,21 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
                 if last_step is not None:
                     k = min(k, last_step - step - 1)  # the last step itself goes through the hooks
             if k >= 1:  # hooks need none of the next k steps: one native call, then ask again
-                feed, n = source.next_stacked(k)
-                if feed is None:
-                    break
-                _, loss_v, gs = sess.run_steps(train_fetches, feed, steps=n)
+                if stack:
+                    feed, n = source.next_stacked(k)
+                    if feed is None:
+                        break
+                    _, loss_v, gs = sess.run_steps(train_fetches, feed, steps=n)
+                else:  # variable-length features: one run per step, still without the hooks
+                    n = 0
+                    for _ in range(k):
+                        feed = source.next_feed()
+                        if feed is None:
+                            break
+                        _, loss_v, gs = sess.run(train_fetches, feed)
+                        n += 1
+                    if n == 0:
+                        break
                 new_step = int(gs)
                 if new_step == step:
                     _log.warning("It seems that global step (tf.train.get_global_step) has not been increased. "
