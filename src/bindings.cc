@@ -62,9 +62,29 @@ Tensor to_tensor(py::handle obj) {
   Dims dims(arr.shape(), arr.shape() + arr.ndim());
   if (dt == DType::kString) {
     Tensor t = Tensor::empty(DType::kString, dims);
-    py::array flat = py::array(arr.attr("ravel")());
     std::string* d = t.data<std::string>();
-    for (py::ssize_t i = 0; i < flat.size(); ++i) d[i] = to_std_string(flat.attr("__getitem__")(i));
+    if (arr.dtype().kind() == 'O') {  // read the PyObject* cells directly
+      py::array c = py::array::ensure(arr, py::array::c_style);
+      auto* cells = static_cast<PyObject* const*>(c.data());
+      for (py::ssize_t i = 0; i < c.size(); ++i) {
+        PyObject* o = cells[i];
+        if (PyUnicode_Check(o)) {
+          Py_ssize_t n = 0;
+          const char* u = PyUnicode_AsUTF8AndSize(o, &n);
+          if (u == nullptr) throw py::error_already_set();
+          d[i].assign(u, static_cast<size_t>(n));
+        } else if (PyBytes_Check(o)) {
+          d[i].assign(PyBytes_AS_STRING(o), static_cast<size_t>(PyBytes_GET_SIZE(o)));
+        } else if (o == Py_None) {
+          d[i].clear();  // missing
+        } else {
+          d[i] = to_std_string(o);
+        }
+      }
+    } else {
+      py::array flat = py::array(arr.attr("ravel")());
+      for (py::ssize_t i = 0; i < flat.size(); ++i) d[i] = to_std_string(flat.attr("__getitem__")(i));
+    }
     return t;
   }
   py::array c = py::array::ensure(arr, py::array::c_style);

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from ..framework.graph import convert_to_tensor, create_op
+from ..framework.sparse_tensor import SparseTensor
 from ..ops import array_ops, core_ops, sparse_ops
 from .columns import (CategoricalColumn, IdsAndWeights, _Builder, _at_least_2d, _flatten_2d, check_key, sparse_input,
                       with_values)
@@ -311,27 +312,30 @@ class CrossedColumn(CategoricalColumn, collections.namedtuple("CrossedColumn",
 
     def _ids(self, builder: _Builder) -> IdsAndWeights:
         def build() -> Any:
+            from ..ops import feature_ops
             inputs = []
             for k in self._leaves():
                 if isinstance(k, str):
-                    sp = sparse_input(builder, k, self.name, None)
+                    # Raw features cross as given: a dense one counts every entry ('' too), as TF.
+                    x = builder.raw(k, self.name)
+                    if not isinstance(x, SparseTensor):
+                        x = _flatten_2d(_at_least_2d(x, k, self.name))
+                    inputs.append(x)
                 else:
                     sp, _ = k._ids(builder)
-                v = sp.values
+                    inputs.append(sp)
+            for i, x in enumerate(inputs):
+                v = x.values if isinstance(x, SparseTensor) else x
                 if v.dtype.is_integer and v.dtype != _dtypes.int64:
-                    v = core_ops.cast(v, _dtypes.int64)
-                inputs.append((sp, v))
-            flat = []
-            for sp, v in inputs:
-                flat += [sp.indices, v]
-            flat.append(inputs[0][0].dense_shape)
-            ind, val, shape = create_op("sparse_cross_hashed", flat,
-                                        {"num_buckets": int(self.hash_bucket_size),
-                                         "hash_key": int(self.hash_key if self.hash_key is not None
-                                                         else _DEFAULT_HASH_KEY),
-                                         "num_columns": len(inputs)}, name="sparse_cross")
-            from ..framework.sparse_tensor import SparseTensor
-            return SparseTensor(ind, val, shape), None
+                    if isinstance(x, SparseTensor):
+                        inputs[i] = SparseTensor(x.indices, core_ops.cast(v, _dtypes.int64), x.dense_shape)
+                    else:
+                        inputs[i] = core_ops.cast(x, _dtypes.int64)
+            # SparseTensors are crossed first and dense inputs after them, as TensorFlow does.
+            return feature_ops.sparse_cross_hashed(
+                inputs, num_buckets=int(self.hash_bucket_size),
+                hash_key=int(self.hash_key if self.hash_key is not None else _DEFAULT_HASH_KEY),
+                name="sparse_cross"), None
         return builder.cached((self, "ids"), build)
 
 

@@ -1,0 +1,4 @@
+"""`nestor.io`: feature specs for parsing (`tf.io.FixedLenFeature`, `tf.io.VarLenFeature`)."""
+from __future__ import annotations
+
+from .feature_column.parse_spec import FixedLenFeature, VarLenFeature  # noqa: F401
