@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import iris_data  # noqa: E402
 
 parser = argparse.ArgumentParser()
+parser.add_argument("--seed", default=42, type=int, help="graph-level random seed")
 parser.add_argument("--batch_size", default=256, type=int, help="batch size")
 parser.add_argument("--train_steps", default=5000, type=int, help="number of training steps")
 parser.add_argument("--model_dir", default=None)
@@ -51,7 +52,7 @@ def main():
     my_feature_columns = [tf.feature_column.numeric_column(key=key) for key in train_x.keys()]
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="premade_estimator_")
     classifier = tf.estimator.DNNClassifier(feature_columns=my_feature_columns, hidden_units=[30, 10], n_classes=3,
-                                             model_dir=model_dir, config=tf.estimator.RunConfig(tf_random_seed=42))
+                                             model_dir=model_dir, config=tf.estimator.RunConfig(tf_random_seed=args.seed))
 
     t0 = time.perf_counter()
     classifier.train(input_fn=lambda: train_input_fn(train_x, train_y, args.batch_size), steps=args.train_steps)

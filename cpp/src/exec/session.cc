@@ -5,7 +5,6 @@
 #include <exception>
 #include <map>
 
-#include "../core/blas.h"
 #include "nestor/backend.h"
 
 namespace nestor {
@@ -33,7 +32,7 @@ Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts)
   alloc_ = &backend_for(device_).allocator();  // fails early if the device is unavailable
   int threads = opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads();
   pool_ = std::make_unique<ThreadPool>(threads);
-  blas::set_num_threads(threads);  // process-wide, as OpenBLAS is
+  // BLAS threads are chosen per product by the matmul kernel (see matmul.cc).
 }
 
 Session::~Session() = default;

@@ -1,11 +1,26 @@
 // matmul(a, b; transpose_a, transpose_b): 2-D GEMM through the CPU BLAS; batched when
 // both inputs have rank >= 3 with equal batch dims, or when b is 2-D (a's leading dims
 // are folded into rows).
+#include <atomic>
+
 #include "../core/blas.h"
 #include "common.h"
 
 namespace nestor {
 namespace {
+
+// OpenBLAS splits any GEMM above ~256K multiply-adds over its threads; for small ones the
+// hand-off costs more than it saves, and a worker descheduled by another busy thread
+// (the input pipeline, a second session) stalls the caller for milliseconds. Small
+// products therefore run on one BLAS thread, large ones on the session's thread count.
+void choose_blas_threads(const KernelCtx& ctx, double multiply_adds) {
+  static std::atomic<int> current{-1};
+  int want = multiply_adds < 8.0e6 ? 1 : ctx.pool().num_threads();
+  if (current.load(std::memory_order_relaxed) != want) {
+    blas::set_num_threads(want);
+    current.store(want, std::memory_order_relaxed);
+  }
+}
 
 NESTOR_OP("matmul")
     .shape([](ShapeCtx& c) {
@@ -112,6 +127,7 @@ NESTOR_OP("matmul")
           return;
         }
         int64_t sa = m * k, sb = fold ? 0 : k * n, so = m * n;
+        if constexpr (std::is_floating_point_v<T>) choose_blas_threads(ctx, static_cast<double>(m) * n * k);
         for (int64_t i = 0; i < batch; ++i) {
           if constexpr (std::is_floating_point_v<T>) {
             blas::gemm(ta, tb, m, n, k, T(1), pa + i * sa, ta ? m : k, pb + i * sb, tb ? k : n, T(0), po + i * so, n);

@@ -14,4 +14,7 @@ from .warm_starting import VocabInfo, WarmStartSettings
 from .head import (BinaryClassHead, Head, LogisticRegressionHead, MultiClassHead, MultiHead,  # noqa: F401,E402
                    MultiLabelHead, PoissonRegressionHead, RegressionHead)
 from . import export_output  # noqa: F401,E402
+from .canned import (BaselineClassifier, BaselineEstimator, BaselineRegressor, DNNClassifier,  # noqa: F401,E402
+                     DNNEstimator, DNNLinearCombinedClassifier, DNNLinearCombinedEstimator,
+                     DNNLinearCombinedRegressor, DNNRegressor, LinearClassifier, LinearEstimator, LinearRegressor)
 from . import experimental  # noqa: F401,E402

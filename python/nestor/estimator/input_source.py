@@ -154,17 +154,35 @@ class InputSource:
         return self._feed(arrays, 0)
 
     def next_stacked(self, k: int, max_bytes: int = 32 << 20) -> Tuple[Optional[Dict[Tensor, np.ndarray]], int]:
-        """Up to k batches stacked on a new leading axis: (feed, n), n <= k (fewer at a block's
-        end, or when k batches would exceed `max_bytes`)."""
+        """Up to k batches stacked on a new leading axis: (feed, n), n <= k.
+
+        Slices of one block are fed without copies; when a block ends early, following
+        blocks of the same batch shape are appended (one small copy) so that a native call
+        covers many steps. Fewer are taken when k batches would exceed `max_bytes`, or at a
+        change of batch shape (the last, smaller batch)."""
         if not self.can_stack:
             raise ValueError("variable-length features cannot be fed K steps at once")
-        if self._block is not None and self._pos < len(self._block[0]):
-            row = sum(a[0].nbytes for a in self._block)
-            k = max(1, min(k, max_bytes // max(row, 1)))
-        arrays, n = self._take(k)
-        if arrays is None:
+        pieces: List[List[np.ndarray]] = []
+        got = 0
+        while got < k:
+            if self._block is not None and self._pos < len(self._block[0]):
+                if not pieces:
+                    row = sum(a[0].nbytes for a in self._block)
+                    k = max(1, min(k, max_bytes // max(row, 1)))
+                elif any(a.shape[1:] != b.shape[1:] for a, b in zip(self._block, pieces[0])):
+                    break  # a different batch shape: it goes in its own call
+            arrays, n = self._take(k - got)
+            if arrays is None:
+                break
+            if pieces and any(a.shape[1:] != b.shape[1:] for a, b in zip(arrays, pieces[0])):
+                self._pos -= n  # give it back
+                break
+            pieces.append(arrays)
+            got += n
+        if not pieces:
             return None, 0
-        return dict(zip(self.placeholders, arrays)), n
+        stacked = pieces[0] if len(pieces) == 1 else [np.concatenate(col) for col in zip(*pieces)]
+        return dict(zip(self.placeholders, stacked)), got
 
 
 def _structure_key(spec: Any) -> Any:
