@@ -1,0 +1,94 @@
+"""Pre-made estimators, nestor vs TensorFlow 2.15 (issue targets in brackets):
+
+  DNNClassifier([1024, 512, 256]), 100-wide numeric input, batch 512: train examples/s [1.3x TF],
+      with the sgemm rate on the same shapes measured in this run (numpy) as the ceiling;
+  DNNLinearCombinedClassifier on the census-like table, batch 256: train examples/s [3x TF] and AUC;
+  the iris premade tutorial, 5000 steps at batch 256: train() seconds [20x TF];
+  predict() over 100,000 rows: rows/s for wide & deep [5x] and the dense DNN [3x].
+
+    python benchmarks/estimators.py                                   # TF figures from the record
+    python benchmarks/estimators.py --record-tf <tf215-venv>/bin/python  # re-measure TF and record it
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _util import table  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RECORD = os.path.join(HERE, "results", "tf215_estimators.json")
+WORKLOAD = os.path.join(HERE, "_premade_workload.py")
+CASES = ["dnn_wide", "wide_deep", "iris"]
+
+
+def run(python: str, case: str, tensorflow: bool, runs: int) -> dict:
+    out = []
+    for _ in range(runs):
+        p = subprocess.run([python, WORKLOAD, case] + (["--tensorflow"] if tensorflow else []),
+                           capture_output=True, text=True, check=True)
+        out.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(r[k] for r in out) for k in out[0]}
+
+
+def sgemm_examples_per_s(batch: int = 512, dims=(100, 1024, 512, 256, 10)) -> float:
+    """Examples/s if a training step took only its GEMMs at numpy's sgemm rate."""
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for k, n in zip(dims[:-1], dims[1:]):
+        shapes = [((batch, k), (k, n)), ((k, batch), (batch, n))] + ([((batch, n), (n, k))] if k != dims[0] else [])
+        for sa, sb in shapes:
+            a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
+            a @ b
+            t = []
+            for _ in range(7):
+                t0 = time.perf_counter()
+                for _ in range(5):
+                    a @ b
+                t.append((time.perf_counter() - t0) / 5)
+            total += statistics.median(t)
+    return batch / total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--record-tf", metavar="PYTHON")
+    args = ap.parse_args()
+    if args.record_tf:
+        rec = {c: run(args.record_tf, c, True, args.runs) for c in CASES}
+        rec["command"] = f"<tf215-venv>/bin/python benchmarks/_premade_workload.py <case> --tensorflow " \
+                         f"(median of {args.runs})"
+        with open(RECORD, "w") as f:
+            json.dump(rec, f, indent=1)
+    tf = json.load(open(RECORD))
+    ours = {c: run(sys.executable, c, False, args.runs) for c in CASES}
+    ceiling = sgemm_examples_per_s()
+    rows = [
+        ("DNN 1024-512-256 train ex/s", ours["dnn_wide"]["train_examples_per_s"], tf["dnn_wide"]["train_examples_per_s"],
+         ours["dnn_wide"]["train_examples_per_s"] / tf["dnn_wide"]["train_examples_per_s"]),
+        ("  sgemm ceiling ex/s (numpy)", ceiling, "", f"{ours['dnn_wide']['train_examples_per_s'] / ceiling:.0%} of it"),
+        ("wide&deep train ex/s", ours["wide_deep"]["train_examples_per_s"], tf["wide_deep"]["train_examples_per_s"],
+         ours["wide_deep"]["train_examples_per_s"] / tf["wide_deep"]["train_examples_per_s"]),
+        ("wide&deep AUC", ours["wide_deep"]["auc"], tf["wide_deep"]["auc"], ""),
+        ("iris premade train() s", ours["iris"]["train_s"], tf["iris"]["train_s"],
+         tf["iris"]["train_s"] / ours["iris"]["train_s"]),
+        ("wide&deep predict rows/s", ours["wide_deep"]["predict_rows_per_s"], tf["wide_deep"]["predict_rows_per_s"],
+         ours["wide_deep"]["predict_rows_per_s"] / tf["wide_deep"]["predict_rows_per_s"]),
+        ("DNN predict rows/s", ours["dnn_wide"]["predict_rows_per_s"], tf["dnn_wide"]["predict_rows_per_s"],
+         ours["dnn_wide"]["predict_rows_per_s"] / tf["dnn_wide"]["predict_rows_per_s"]),
+    ]
+    print(f"pre-made estimators, median of {args.runs} fresh process(es) each; TF: {tf['command']}")
+    print(table(["measure", "nestor", "TF 2.15", "nestor/TF"], rows))
+
+
+if __name__ == "__main__":
+    main()
