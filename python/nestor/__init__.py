@@ -40,6 +40,7 @@ from . import metrics  # noqa: E402
 from . import layers, losses  # noqa: E402
 from . import logging  # noqa: E402
 from . import estimator  # noqa: E402
+from . import saved_model  # noqa: E402
 from . import feature_column  # noqa: E402
 from . import io, strings  # noqa: E402
 from .summary import Summary  # noqa: E402

@@ -18,3 +18,4 @@ from .canned import (BaselineClassifier, BaselineEstimator, BaselineRegressor, D
                      DNNEstimator, DNNLinearCombinedClassifier, DNNLinearCombinedEstimator,
                      DNNLinearCombinedRegressor, DNNRegressor, LinearClassifier, LinearEstimator, LinearRegressor)
 from . import experimental  # noqa: F401,E402
+from . import export  # noqa: F401,E402

@@ -424,6 +424,22 @@ class Estimator:
         writer.flush()
         return result
 
+    # -- export
+    def export_saved_model(self, export_dir_base: str, serving_input_receiver_fn: Callable[[], Any],
+                           assets_extra: Optional[Dict[str, str]] = None, as_text: bool = False,
+                           checkpoint_path: Optional[str] = None, experimental_mode: str = ModeKeys.PREDICT) -> bytes:
+        """Exports the PREDICT graph, signatures and variables for serving (see `nestor.estimator.export`).
+
+        Returns:
+          The export directory `<export_dir_base>/<timestamp>` (bytes, as TensorFlow).
+        """
+        from .export import export_saved_model
+        return export_saved_model(self, export_dir_base, serving_input_receiver_fn, assets_extra, as_text,
+                                  checkpoint_path, experimental_mode)
+
+    def export_savedmodel(self, *args: Any, **kwargs: Any) -> Any:
+        raise AttributeError("Please use `export_saved_model` instead.")
+
     # -- predict
     def predict(self, input_fn: Callable, predict_keys: Optional[Sequence[str]] = None,
                 hooks: Optional[Sequence[Any]] = None, checkpoint_path: Optional[str] = None,

@@ -1,0 +1,181 @@
+"""Serving input receivers and `Estimator.export_saved_model` (`tf.estimator.export`).
+
+An export is a directory `<export_dir_base>/<unix seconds>/` holding:
+  graph.nstg              the PREDICT graph (nestor's validated binary format)
+  signatures.json         signature name -> inputs / outputs (tensor names, dtypes, shapes), method
+  variables.safetensors   every variable of the graph, from the checkpoint
+  assets/, assets.extra/  copied files (vocabularies, `assets_extra`)
+It is written to a temporary directory and renamed, so a partial export never appears.
+Nothing in it is code: loading parses JSON, the graph format and safetensors, all validated.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import time
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+
+from .. import checkpoint as _ckpt
+from .. import dtypes as _dtypes
+from ..framework import graph as _g
+from ..framework.graph import Tensor
+from .export_output import ClassificationOutput, ExportOutput, PredictOutput, RegressionOutput  # noqa: F401
+
+FORMAT = "nestor-export-1"
+DEFAULT_SERVING_SIGNATURE_DEF_KEY = "serving_default"
+PREDICT_METHOD = "tensorflow/serving/predict"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+REGRESS_METHOD = "tensorflow/serving/regress"
+
+
+def _as_dict(x: Any, default_key: str) -> Dict[str, Any]:
+    if x is None:
+        return {}
+    if isinstance(x, dict):
+        return dict(x)
+    return {default_key: x}
+
+
+class ServingInputReceiver(collections.namedtuple("ServingInputReceiver",
+                                                  ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
+    """What a serving_input_receiver_fn returns: the features for the model_fn and the
+    tensors a client feeds (`tf.estimator.export.ServingInputReceiver`)."""
+
+    def __new__(cls, features: Any, receiver_tensors: Any, receiver_tensors_alternatives: Any = None):
+        if features is None:
+            raise ValueError("features must be defined.")
+        feats = features if isinstance(features, dict) else {"feature": features}
+        rec = _as_dict(receiver_tensors, "input")
+        if not rec:
+            raise ValueError("receiver_tensors must be defined.")
+        for k, v in rec.items():
+            if not isinstance(k, str) or not isinstance(v, Tensor):
+                raise ValueError(f"receiver_tensors keys must be strings and values Tensors; got {k!r}: {v!r}")
+        return super().__new__(cls, feats, rec, receiver_tensors_alternatives)
+
+
+class TensorServingInputReceiver(collections.namedtuple("TensorServingInputReceiver",
+                                                        ["features", "receiver_tensors",
+                                                         "receiver_tensors_alternatives"])):
+    """Like ServingInputReceiver, but the model_fn gets `features` as one Tensor."""
+
+    def __new__(cls, features: Any, receiver_tensors: Any, receiver_tensors_alternatives: Any = None):
+        if not isinstance(features, Tensor):
+            raise ValueError(f"features must be a Tensor; got {features!r}")
+        return super().__new__(cls, features, _as_dict(receiver_tensors, "input"), receiver_tensors_alternatives)
+
+
+def build_raw_serving_input_receiver_fn(features: Dict[str, Any], default_batch_size: Optional[int] = None
+                                        ) -> Callable[[], ServingInputReceiver]:
+    """A receiver fn with one placeholder per feature, shaped `[default_batch_size] + shape[1:]`
+    of the given Tensors (or arrays) and of their dtypes."""
+    def fn() -> ServingInputReceiver:
+        from ..ops import core_ops
+        phs = {}
+        for name, t in features.items():
+            if isinstance(t, Tensor):
+                dt, shape = t.dtype, t.shape
+            else:
+                arr = np.asarray(t)
+                dt, shape = _dtypes.as_dtype(arr.dtype), _g.TensorShape(arr.shape)
+            dims = [default_batch_size] + (shape.as_list()[1:] if shape.rank else [])
+            phs[name] = core_ops.placeholder(dt, dims if shape.rank is not None else None, name=name)
+        return ServingInputReceiver(phs, phs)
+    return fn
+
+
+def _tensor_info(t: Tensor) -> Dict[str, Any]:
+    return {"name": t.name, "dtype": t.dtype.name,
+            "shape": None if t.shape.rank is None else [d for d in t.shape.as_list()]}
+
+
+def _signatures(spec: Any, receiver: Any) -> Dict[str, Dict[str, Any]]:
+    outputs = spec.export_outputs
+    if not outputs:
+        preds = spec.predictions if isinstance(spec.predictions, dict) else {"output": spec.predictions}
+        outputs = {DEFAULT_SERVING_SIGNATURE_DEF_KEY: PredictOutput(preds)}
+    inputs = {k: _tensor_info(v) for k, v in receiver.receiver_tensors.items()}
+    single_string = len(receiver.receiver_tensors) == 1 and \
+        next(iter(receiver.receiver_tensors.values())).dtype == _dtypes.string
+    sigs = {}
+    for name, out in outputs.items():
+        if isinstance(out, PredictOutput):
+            method = PREDICT_METHOD
+        elif isinstance(out, ClassificationOutput):
+            method = CLASSIFY_METHOD
+        elif isinstance(out, RegressionOutput):
+            method = REGRESS_METHOD
+        else:
+            raise ValueError(f"export_outputs[{name!r}] must be an ExportOutput, got {out!r}")
+        if method != PREDICT_METHOD and not single_string:
+            # As TensorFlow: classify/regress signatures need one serialized-Example input.
+            continue
+        sigs[name] = {"method_name": method, "inputs": inputs,
+                      "outputs": {k: _tensor_info(v) for k, v in out.as_signature_outputs().items()}}
+    if not sigs:
+        raise ValueError("No signature could be exported: give a PredictOutput in export_outputs, or a receiver "
+                         "with a single string input for classification/regression outputs.")
+    return sigs
+
+
+def export_saved_model(estimator: Any, export_dir_base: str, serving_input_receiver_fn: Callable[[], Any],
+                       assets_extra: Optional[Dict[str, str]] = None, as_text: bool = False,
+                       checkpoint_path: Optional[str] = None, experimental_mode: str = "infer") -> bytes:
+    """Writes `<export_dir_base>/<timestamp>/` for serving; returns its path (bytes, as TF).
+
+    Raises:
+      ValueError: no trained checkpoint, no exportable signature.
+    """
+    from .model_fn import ModeKeys
+    ckpt = checkpoint_path or estimator.latest_checkpoint()
+    if not ckpt:
+        raise ValueError(f"Couldn't find trained model at {estimator.model_dir}.")
+    graph = _g.Graph()
+    with graph.as_default():
+        if estimator.config.tf_random_seed is not None:
+            _g.set_random_seed(estimator.config.tf_random_seed)
+        from ..train import training_util
+        training_util.get_or_create_global_step()
+        receiver = serving_input_receiver_fn()
+        spec = estimator._call_model_fn(receiver.features, None, experimental_mode or ModeKeys.PREDICT,
+                                        estimator.config)
+        sigs = _signatures(spec, receiver)
+        from ..framework import variables as _vars
+        names = [v.op.name for v in _vars.global_variables()]
+    values = _ckpt.load_tensors(ckpt)
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise ValueError(f"export: variables {missing} of the serving graph are not in checkpoint {ckpt}")
+    os.makedirs(export_dir_base, exist_ok=True)
+    stamp = int(time.time())
+    while os.path.exists(os.path.join(export_dir_base, str(stamp))):
+        stamp += 1
+    final = os.path.join(export_dir_base, str(stamp))
+    tmp = os.path.join(export_dir_base, f"temp-{stamp}")
+    os.makedirs(tmp)
+    try:
+        with open(os.path.join(tmp, "graph.nstg"), "wb") as f:
+            f.write(graph.as_graph_def())
+        from safetensors.numpy import save_file
+        save_file({n: np.asarray(values[n], order="C") for n in names}, os.path.join(tmp, "variables.safetensors"),
+                  metadata={"format": FORMAT, "checkpoint": os.path.basename(ckpt)})
+        assets = [p for p in graph.get_collection(_g.GraphKeys.ASSET_FILEPATHS) if isinstance(p, str)]
+        if assets:
+            os.makedirs(os.path.join(tmp, "assets"))
+            for p in assets:
+                shutil.copy(p, os.path.join(tmp, "assets", os.path.basename(p)))
+        for dest, src in (assets_extra or {}).items():
+            target = os.path.join(tmp, "assets.extra", dest)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy(src, target)
+        with open(os.path.join(tmp, "signatures.json"), "w") as f:
+            json.dump({"format": FORMAT, "signature_defs": sigs}, f, indent=1 if as_text else None)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final.encode()

@@ -1,0 +1,113 @@
+"""`nestor.saved_model.load`: run an export's signatures from Python.
+
+    m = nestor.saved_model.load(path)
+    out = m.signatures["serving_default"](x=np.array([[1.0, 2.0]]))   # dict of numpy arrays
+
+Every file is validated (JSON structure, the graph's sizes and offsets, safetensors
+headers, each variable's dtype and shape) and a bad export fails with DataLossError
+naming the file; nothing in an export is executed as code.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .. import dtypes as _dtypes
+from .. import errors
+from ..framework import graph as _g
+from ..framework.session import Session
+
+
+def _bad(path: str, msg: str) -> errors.DataLossError:
+    return errors.DataLossError(None, None, f"export {path}: {msg}")
+
+
+class Signature:
+    """One signature: call with the inputs as keyword arguments (or one dict); returns a dict of arrays."""
+
+    def __init__(self, model: "LoadedModel", name: str, sig: Dict[str, Any]):
+        self.name = name
+        self.method_name = sig["method_name"]
+        self.inputs = sig["inputs"]
+        self.outputs = sig["outputs"]
+        g = model.graph
+        self._in = {k: g.get_tensor_by_name(v["name"]) for k, v in self.inputs.items()}
+        self._out = {k: g.get_tensor_by_name(v["name"]) for k, v in self.outputs.items()}
+        self._session = model.session
+
+    def __call__(self, inputs: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Dict[str, np.ndarray]:
+        given = dict(inputs or {}, **kwargs)
+        unknown = sorted(set(given) - set(self._in))
+        if unknown:
+            raise errors.InvalidArgumentError(None, None, f"signature '{self.name}' has no input {unknown[0]!r}; "
+                                              f"its inputs are {sorted(self._in)}")
+        missing = sorted(set(self._in) - set(given))
+        if missing:
+            raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': missing input {missing[0]!r}")
+        feed = {}
+        for k, t in self._in.items():
+            v = given[k]
+            if t.dtype is _dtypes.string:
+                feed[t] = np.asarray(v, dtype=object)
+            else:
+                arr = np.asarray(v)
+                if arr.dtype.kind in "OUS":
+                    raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': input {k!r} must be "
+                                                      f"{t.dtype.name}, got strings")
+                feed[t] = arr
+        return self._session.run(self._out, feed)
+
+
+class LoadedModel:
+    """An export loaded for prediction; `signatures` maps names to callables."""
+
+    def __init__(self, path: str):
+        self.path = path
+        sig_path = os.path.join(path, "signatures.json")
+        try:
+            with open(sig_path, "r", encoding="utf-8") as f:
+                meta = json.load(f)
+        except FileNotFoundError:
+            raise errors.NotFoundError(None, None, f"{sig_path} does not exist: not a nestor export") from None
+        except ValueError as e:
+            raise _bad(path, f"signatures.json is not valid JSON ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != "nestor-export-1" or \
+                not isinstance(meta.get("signature_defs"), dict):
+            raise _bad(path, "signatures.json has an unknown format")
+        try:
+            with open(os.path.join(path, "graph.nstg"), "rb") as f:
+                self.graph = _g.Graph.from_graph_def(f.read())
+        except FileNotFoundError:
+            raise _bad(path, "graph.nstg is missing") from None
+        self.session = Session(graph=self.graph)
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+        try:
+            values = load_file(os.path.join(path, "variables.safetensors"))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise _bad(path, f"variables.safetensors is unreadable ({e})") from None
+        variables = {op.name: op for op in self.graph.get_operations() if op.type == "variable"}
+        for name, op in variables.items():
+            if name not in values:
+                raise _bad(path, f"variables.safetensors has no value for variable {name}")
+            t = op.outputs[0]
+            arr = values[name]
+            if _dtypes.as_dtype(arr.dtype) != t.dtype or not t.shape.is_compatible_with(arr.shape):
+                raise _bad(path, f"variable {name}: stored {arr.dtype} {arr.shape}, the graph wants "
+                                 f"{t.dtype.name} {t.shape}")
+            self.session._set_variable_value(name, arr)
+        self.signatures: Dict[str, Signature] = {}
+        for name, sig in meta["signature_defs"].items():
+            try:
+                self.signatures[name] = Signature(self, name, sig)
+            except (KeyError, TypeError, ValueError) as e:
+                raise _bad(path, f"signature {name!r} is malformed ({e})") from None
+
+
+def load(export_dir: Any, tags: Any = None) -> LoadedModel:
+    """Loads an export directory written by `Estimator.export_saved_model`."""
+    path = export_dir.decode() if isinstance(export_dir, bytes) else os.fspath(export_dir)
+    return LoadedModel(path)
