@@ -67,13 +67,24 @@ def main():
     predictions = classifier.predict(input_fn=lambda: eval_input_fn(predict_x, labels=None, batch_size=3))
     template = 'Prediction is "{}" ({:.1f}%), expected "{}"'
     correct = 0
+    predicted = []
     for pred_dict, expec in zip(predictions, expected):
         class_id = pred_dict["class_ids"][0]
         probability = pred_dict["probabilities"][class_id]
         correct += iris_data.SPECIES[class_id] == expec
+        predicted.append(iris_data.SPECIES[class_id])
         print(template.format(iris_data.SPECIES[class_id], 100 * probability, expec))
+    exported = None
+    if not args.tensorflow:
+        # Export for serving, reload the export and query it once (nestor's export format).
+        serving_input_fn = tf.estimator.export.build_raw_serving_input_receiver_fn(
+            {key: tf.constant([0.0]) for key in train_x.keys()})
+        export_path = classifier.export_saved_model(os.path.join(model_dir, "export"), serving_input_fn)
+        served = tf.saved_model.load(export_path).signatures["predict"](predict_x)
+        exported = [iris_data.SPECIES[int(c)] for c in served["class_ids"].reshape(-1)]
+        print("Exported to {}; the export predicts {}".format(export_path.decode(), exported))
     if args.json:
-        print(json.dumps({"accuracy": float(eval_result["accuracy"]),
+        print(json.dumps({"accuracy": float(eval_result["accuracy"]), "predictions": predicted, "exported_predictions": exported,
                           "average_loss": float(eval_result["average_loss"]), "loss": float(eval_result["loss"]), "global_step": int(eval_result["global_step"]),
                           "train_secs": train_secs, "predictions_correct": int(correct)}))
 

@@ -43,5 +43,7 @@ def test_premade_estimator_matches_tensorflow_mean_accuracy(tmp_path):
         out = _run("premade_estimator.py", "--json", "--seed", str(seed), "--model_dir", str(tmp_path / str(seed)))
         res = json.loads(out.strip().splitlines()[-1])
         assert res["global_step"] == 5000
+        assert res["exported_predictions"] == res["predictions"]  # the export serves what predict() gives
+        assert len(res["predictions"]) == 3
         accs.append(res["accuracy"])
     assert abs(sum(accs) / len(accs) - ref["mean_accuracy"]) <= 0.03, (accs, ref["accuracy"])
