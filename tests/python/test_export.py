@@ -101,3 +101,32 @@ def test_damaged_exports_fail_cleanly(tmp_path):
             tf.saved_model.load(bad)
     with pytest.raises(tf.errors.NotFoundError):
         tf.saved_model.load(str(tmp_path / "nothing"))
+
+
+def test_exporters_in_train_and_evaluate(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 3)).astype(np.float32)
+    y = (x.sum(1) > 0).astype(np.int64)
+    est = tf.estimator.LinearClassifier([tf.feature_column.numeric_column("x", shape=(3,))],
+                                        model_dir=str(tmp_path / "m"),
+                                        config=tf.estimator.RunConfig(save_checkpoints_steps=10))
+    serving = tf.estimator.export.build_raw_serving_input_receiver_fn({"x": tf.zeros([1, 3])})
+    exporters = [tf.estimator.LatestExporter("latest", serving, exports_to_keep=2),
+                 tf.estimator.FinalExporter("final", serving), tf.estimator.BestExporter(serving_input_receiver_fn=serving)]
+    inp = lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).repeat().batch(16)  # noqa: E731
+    metrics, results = tf.estimator.train_and_evaluate(
+        est, tf.estimator.TrainSpec(inp, max_steps=40),
+        tf.estimator.EvalSpec(lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(64), steps=None,
+                              exporters=exporters, throttle_secs=0))
+    export_dir = tmp_path / "m" / "export"
+    latest = sorted(os.listdir(export_dir / "latest"))
+    assert 1 <= len(latest) <= 2
+    assert len(os.listdir(export_dir / "final")) == 1
+    assert len(os.listdir(export_dir / "best_exporter")) >= 1
+    m = tf.saved_model.load(str(export_dir / "final" / os.listdir(export_dir / "final")[0]))
+    probs = m.signatures["predict"](x=x[:4])["probabilities"]
+    want = list(est.predict(lambda: tf.data.Dataset.from_tensor_slices({"x": x[:4]}).batch(4),
+                            yield_single_examples=False))[0]["probabilities"]
+    np.testing.assert_allclose(probs, want, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="exports_to_keep"):
+        tf.estimator.LatestExporter("x", serving, exports_to_keep=0)

@@ -19,3 +19,4 @@ from .canned import (BaselineClassifier, BaselineEstimator, BaselineRegressor, D
                      DNNLinearCombinedRegressor, DNNRegressor, LinearClassifier, LinearEstimator, LinearRegressor)
 from . import experimental  # noqa: F401,E402
 from . import export  # noqa: F401,E402
+from .exporter import BestExporter, Exporter, FinalExporter, LatestExporter  # noqa: F401,E402

@@ -75,8 +75,8 @@ class _EvalListener:
 
     def _evaluate(self, is_final: bool) -> None:
         latest = self._est.latest_checkpoint()
-        if latest is None or latest == self._last_evaluated_ckpt:
-            return
+        if latest is None or (latest == self._last_evaluated_ckpt and not is_final):
+            return  # as TF: the final evaluation and export run even on an evaluated checkpoint
         self._last_eval = time.time()
         self._last_evaluated_ckpt = latest
         result = self._est.evaluate(self._spec.input_fn, steps=self._spec.steps, hooks=self._spec.hooks,
@@ -102,7 +102,4 @@ def train_and_evaluate(estimator: Any, train_spec: TrainSpec, eval_spec: EvalSpe
     estimator.train(train_spec.input_fn, hooks=list(train_spec.hooks), max_steps=train_spec.max_steps,
                     saving_listeners=list(train_spec.saving_listeners) + [listener])
     listener._evaluate(is_final=True)
-    if listener.eval_result is None:  # nothing new to evaluate: evaluate the latest checkpoint anyway
-        listener._last_evaluated_ckpt = None
-        listener._evaluate(is_final=True)
     return listener.eval_result, listener.export_results
