@@ -34,6 +34,7 @@ from .ops.random_ops import *  # noqa: F401,F403
 from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.state_ops import *  # noqa: F401,F403
 from .ops.feature_ops import *  # noqa: F401,F403
+from .ops.check_ops import *  # noqa: F401,F403
 from . import math, nn, train  # noqa: E402
 from . import data, summary  # noqa: E402
 from . import metrics  # noqa: E402
@@ -42,7 +43,7 @@ from . import logging  # noqa: E402
 from . import estimator  # noqa: E402
 from . import saved_model  # noqa: E402
 from . import feature_column  # noqa: E402
-from . import io, strings  # noqa: E402
+from . import debugging, io, strings  # noqa: E402
 from .summary import Summary  # noqa: E402
 from . import initializers  # noqa: E402
 from .initializers import (constant_initializer, glorot_normal_initializer, glorot_uniform_initializer,  # noqa: E402
