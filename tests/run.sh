@@ -30,4 +30,6 @@ echo "== file size limits"
 "$PY" tests/check_file_sizes.py
 
 echo "== Python tests"
+# The C++ service example is built against the plain (not sanitized) runtime build above.
+export NESTOR_RUNTIME_BUILD_DIR="$PWD/build/ctest"
 cd tests && "$PY" -m pytest -q -p no:cacheprovider .

@@ -19,10 +19,20 @@ import nestor as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _sanitized(build_dir: str) -> bool:
+    """A sanitizer build (ASan must come first in a program's libraries): not usable here."""
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            return "NESTOR_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
 def _runtime_build_dir() -> str:
     d = os.environ.get("NESTOR_RUNTIME_BUILD_DIR")
     if not d:
-        found = sorted(os.path.dirname(p) for p in glob.glob(os.path.join(ROOT, "build", "*", "nestorConfig.cmake")))
+        found = sorted(os.path.dirname(p) for p in glob.glob(os.path.join(ROOT, "build", "*", "nestorConfig.cmake"))
+                       if not _sanitized(os.path.dirname(p)))
         d = found[0] if found else os.path.join(ROOT, "build", "cpp-runtime")
     if not os.path.exists(os.path.join(d, "CMakeCache.txt")):
         subprocess.run(["cmake", "-S", ROOT, "-B", d, "-DCMAKE_BUILD_TYPE=Release", "-DNESTOR_BUILD_PYTHON=OFF",
