@@ -75,14 +75,12 @@ NESTOR_OP("reshape")
       // Partially known input: the -1 can be resolved when every other input dim is known.
       Dims out = spec;
       int64_t known_in = 1;
-      bool in_known_except_one = in.known_rank();
       int unknown_in = 0;
       if (in.known_rank())
         for (auto d : in.dims()) {
           if (d < 0) ++unknown_in;
           else known_in *= d;
         }
-      (void)in_known_except_one;
       for (auto& d : out)
         if (d < -1) c.fail("invalid dimension ", d, " in new shape ", dims_str(spec));
       int64_t known_out = 1;
