@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "../cpp/src/core/blas.h"
+#include "nestor/backend.h"
 #include "nestor/graph.h"
 #include "nestor/op.h"
 #include "nestor/session.h"
@@ -335,6 +336,10 @@ PYBIND11_MODULE(_native, m) {
       });
 
   m.def("op_names", [] { return OpRegistry::global().names(); });
+  // "cpu" or "cuda": how many devices of the type are usable (loads the device plugin once).
+  m.def("device_count", [](const std::string& type) { return device_count(Device::parse(type).type); });
+  m.def("device_unavailable_reason",
+        [](const std::string& type) { return plugin_load_error(Device::parse(type).type); });
   m.def("registry_self_test", [] { return OpRegistry::global().self_test(); });
   m.def("set_blas_threads", &blas::set_num_threads);
   m.def("blas_library", &blas::library_name);

@@ -30,6 +30,5 @@ echo "== file size limits"
 "$PY" tests/check_file_sizes.py
 
 echo "== Python tests"
-# The C++ service example is built against the plain (not sanitized) runtime build above.
-export NESTOR_RUNTIME_BUILD_DIR="$PWD/build/ctest"
+# The C++ service example is built against the installed wheel's runtime (nestor.sysconfig).
 cd tests && "$PY" -m pytest -q -p no:cacheprovider .

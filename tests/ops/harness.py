@@ -11,14 +11,7 @@ import nestor as tf
 
 def available_devices() -> List[str]:
     """"cpu", plus "cuda" when the CUDA backend is built and a GPU is visible."""
-    devs = ["cpu"]
-    try:
-        g = tf.Graph()
-        tf.Session(graph=g, config=tf.ConfigProto(device="cuda"))
-        devs.append("cuda")
-    except Exception:
-        pass
-    return devs
+    return ["cpu"] + (["cuda"] if tf.config.list_physical_devices("GPU") else [])
 
 
 def _session(g: tf.Graph, device: str) -> tf.Session:

@@ -1,9 +1,10 @@
 """The C++ serving path: examples/cpp/predict (libnestor_runtime through the C API) answers
 like Estimator.predict on an export with string features, and damaged exports fail cleanly.
 
-The program is built once with CMake against a build tree of libnestor_runtime: the one
-named by $NESTOR_RUNTIME_BUILD_DIR, else an existing build/<dir> of this checkout that has
-the `nestor` package files (rebuilt incrementally), else a fresh build/cpp-runtime."""
+The program is built once with CMake, find_package(nestor), against: the build tree named by
+$NESTOR_RUNTIME_BUILD_DIR; else the installed wheel's package (nestor.sysconfig.get_cmake_dir(),
+so the test checks what the wheel ships); else an existing build/<dir> of this checkout that
+has the `nestor` package files (rebuilt incrementally), else a fresh build/cpp-runtime."""
 import glob
 import json
 import os
@@ -19,25 +20,31 @@ import nestor as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _sanitized(build_dir: str) -> bool:
-    """A sanitizer build (ASan must come first in a program's libraries): not usable here."""
+def _usable(build_dir: str) -> bool:
+    """Not a sanitizer build (ASan must come first in a program's libraries) and not a
+    wheel build of scikit-build-core (its cmake lived in a deleted build environment)."""
     try:
         with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
-            return "NESTOR_SANITIZE:BOOL=ON" in f.read()
+            cache = f.read()
     except OSError:
         return False
+    return "NESTOR_SANITIZE:BOOL=ON" not in cache and "SKBUILD" not in cache
 
 
 def _runtime_build_dir() -> str:
     d = os.environ.get("NESTOR_RUNTIME_BUILD_DIR")
     if not d:
+        try:
+            return tf.sysconfig.get_cmake_dir()
+        except FileNotFoundError:
+            pass
         found = sorted(os.path.dirname(p) for p in glob.glob(os.path.join(ROOT, "build", "*", "nestorConfig.cmake"))
-                       if not _sanitized(os.path.dirname(p)))
+                       if _usable(os.path.dirname(p)))
         d = found[0] if found else os.path.join(ROOT, "build", "cpp-runtime")
     if not os.path.exists(os.path.join(d, "CMakeCache.txt")):
-        subprocess.run(["cmake", "-S", ROOT, "-B", d, "-DCMAKE_BUILD_TYPE=Release", "-DNESTOR_BUILD_PYTHON=OFF",
-                        "-DNESTOR_BUILD_RUNTIME=ON"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", d, "--target", "nestor_runtime"], check=True, capture_output=True)
+        subprocess.run(["cmake", "-S", ROOT, "-B", d, "-DCMAKE_BUILD_TYPE=Release", "-DNESTOR_BUILD_PYTHON=OFF"],
+                       check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", d, "--target", "nestor"], check=True, capture_output=True)
     return d
 
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "nestor/tensor.h"
 
@@ -22,11 +23,24 @@ class Backend {
   virtual void synchronize() {}
 };
 
-// Registers a backend factory for a device type (called from static initializers).
+// Registers a backend factory for a device type (called from static initializers of the
+// library that implements it). `device_count` says how many devices of the type are
+// usable on this machine (0 when, e.g., the driver finds no GPU).
 using BackendFactory = std::unique_ptr<Backend> (*)(int index);
-void register_backend(DeviceType type, BackendFactory factory);
-// The backend for `d`, created on first use; throws NotFound if none is built in.
+using DeviceCountFn = int (*)();
+void register_backend(DeviceType type, BackendFactory factory, DeviceCountFn device_count);
+
+// Backends other than the CPU live in plugins loaded on first use: for kCuda,
+// libnestor_cuda.so from the directory of libnestor.so (or the path in
+// $NESTOR_CUDA_PLUGIN). A plugin that is absent or fails to load (no CUDA driver
+// library, say) leaves the device unavailable; plugin_load_error says why.
+// The backend for `d`, created on first use; throws NotFound naming the reason if the
+// device is unavailable, InvalidArgument if its index is out of range.
 Backend& backend_for(Device d);
+// Number of usable devices of a type (1 for the CPU, 0 when unavailable).
+int device_count(DeviceType type);
 bool backend_available(DeviceType type);
+// Why the plugin for `type` could not be loaded ("" if it loaded or was not tried).
+std::string plugin_load_error(DeviceType type);
 
 }  // namespace nestor

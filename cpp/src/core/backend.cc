@@ -1,8 +1,12 @@
 #include "nestor/backend.h"
 
+#include <dlfcn.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 
 namespace nestor {
 namespace {
@@ -18,33 +22,80 @@ class CpuBackend : public Backend {
   }
 };
 
+struct Factory {
+  BackendFactory make = nullptr;
+  DeviceCountFn count = nullptr;
+};
+
 struct Registry {
-  std::mutex mu;
-  std::map<DeviceType, BackendFactory> factories;
+  // Recursive: a plugin's static registrars call register_backend while load_plugin,
+  // called under this lock, is inside dlopen.
+  std::recursive_mutex mu;
+  std::map<DeviceType, Factory> factories;
+  std::map<DeviceType, std::string> load_errors;
+  std::map<DeviceType, bool> tried;
   std::map<std::pair<int, int>, std::unique_ptr<Backend>> live;
 };
 
 Registry& registry() {
-  static Registry* r = new Registry();
+  static Registry* r = new Registry();  // never destroyed: backends may outlive static teardown
   return *r;
+}
+
+// The directory holding this library (libnestor.so, or the executable linking it statically).
+std::string own_directory() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&own_directory), &info) == 0 || info.dli_fname == nullptr) return "";
+  std::string path = info.dli_fname;
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+// Loads the plugin for `type` once; its static initializers call register_backend.
+// Called with the registry lock held.
+void load_plugin(Registry& r, DeviceType type) {
+  if (type != DeviceType::kCuda || r.tried[type] || r.factories.count(type)) return;
+  r.tried[type] = true;
+  const char* env = std::getenv("NESTOR_CUDA_PLUGIN");
+  std::string path = (env && *env) ? std::string(env) : own_directory() + "/libnestor_cuda.so";
+  // The handle is kept for the life of the process (kernels and backends live in it).
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* err = dlerror();
+    r.load_errors[type] = "cannot load " + path + ": " + (err ? err : "unknown error");
+  } else if (!r.factories.count(type)) {
+    r.load_errors[type] = path + " loaded but registered no backend";
+  }
 }
 
 }  // namespace
 
-void register_backend(DeviceType type, BackendFactory factory) {
-  std::lock_guard<std::mutex> l(registry().mu);
-  registry().factories[type] = factory;
+void register_backend(DeviceType type, BackendFactory factory, DeviceCountFn device_count) {
+  std::lock_guard<std::recursive_mutex> l(registry().mu);
+  registry().factories[type] = Factory{factory, device_count};
 }
 
-bool backend_available(DeviceType type) {
-  if (type == DeviceType::kCpu) return true;
-  std::lock_guard<std::mutex> l(registry().mu);
-  return registry().factories.count(type) > 0;
+int device_count(DeviceType type) {
+  if (type == DeviceType::kCpu) return 1;
+  auto& r = registry();
+  std::lock_guard<std::recursive_mutex> l(r.mu);
+  load_plugin(r, type);
+  auto f = r.factories.find(type);
+  if (f == r.factories.end()) return 0;
+  return f->second.count ? f->second.count() : 1;
+}
+
+bool backend_available(DeviceType type) { return device_count(type) > 0; }
+
+std::string plugin_load_error(DeviceType type) {
+  std::lock_guard<std::recursive_mutex> l(registry().mu);
+  auto it = registry().load_errors.find(type);
+  return it == registry().load_errors.end() ? std::string() : it->second;
 }
 
 Backend& backend_for(Device d) {
   auto& r = registry();
-  std::lock_guard<std::mutex> l(r.mu);
+  std::lock_guard<std::recursive_mutex> l(r.mu);
   auto key = std::make_pair(static_cast<int>(d.type), d.index);
   auto it = r.live.find(key);
   if (it != r.live.end()) return *it->second;
@@ -52,10 +103,17 @@ Backend& backend_for(Device d) {
   if (d.type == DeviceType::kCpu) {
     b = std::make_unique<CpuBackend>();
   } else {
+    load_plugin(r, d.type);
     auto f = r.factories.find(d.type);
-    if (f == r.factories.end())
-      fail(Code::kNotFound, "device ", d.str(), " is not available: nestor was built without its backend");
-    b = f->second(d.index);
+    if (f == r.factories.end()) {
+      std::string why = r.load_errors.count(d.type) ? r.load_errors[d.type] : "no backend registered";
+      fail(Code::kNotFound, "device ", d.str(), " is not available: ", why);
+    }
+    int n = f->second.count ? f->second.count() : 1;
+    if (d.index < 0 || d.index >= n)
+      fail(n == 0 ? Code::kNotFound : Code::kInvalidArgument, "device ", d.str(), " is not available: ", n,
+           " device(s) of this type visible");
+    b = f->second.make(d.index);
   }
   Backend& ref = *b;
   r.live.emplace(key, std::move(b));
