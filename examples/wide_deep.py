@@ -28,6 +28,7 @@ parser.add_argument("--train_steps", default=2000, type=int)
 parser.add_argument("--n_train", default=40000, type=int)
 parser.add_argument("--n_test", default=10000, type=int)
 parser.add_argument("--model_dir", default=None)
+parser.add_argument("--seed", default=42, type=int, help="RunConfig.tf_random_seed")
 parser.add_argument("--tensorflow", action="store_true", help="run on TensorFlow instead of nestor")
 parser.add_argument("--json", action="store_true")
 args = parser.parse_args()
@@ -114,7 +115,7 @@ def main():
     model_dir = args.model_dir or tempfile.mkdtemp(prefix="wide_deep_")
     model = tf.estimator.DNNLinearCombinedClassifier(
         model_dir=model_dir, linear_feature_columns=wide, dnn_feature_columns=deep, dnn_hidden_units=[100, 50],
-        config=tf.estimator.RunConfig(tf_random_seed=42))
+        config=tf.estimator.RunConfig(tf_random_seed=args.seed))
 
     t0 = time.perf_counter()
     model.train(input_fn=lambda: train_input_fn(train_x, train_y, args.batch_size), steps=args.train_steps)

@@ -1,5 +1,4 @@
 """gather, segment reductions, sparse-segment lookups, embeddings and SparseTensor ops."""
-import time
 
 import numpy as np
 import pytest
@@ -223,12 +222,7 @@ def test_embedding_lookup_sparse_million_row_gradient_stays_sparse():
             s.run(table.initializer)
             ind = [[0, 0], [0, 1], [2, 3]]
             feed = {sp: (ind, [999_999, 7, 7], [3, 4]), sp_w: tf.SparseTensorValue(ind, [3.0, 4.0, 2.0], [3, 4])}
-            s.run(g, feed)  # compile once
-            elapsed = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                v = s.run(g, feed)
-                elapsed.append(time.perf_counter() - t0)
+            v = s.run(g, feed)
         # No op of the gradient produces a table-sized tensor.
         big = [op.name for op in tf.get_default_graph().get_operations() if op.name.startswith("gradients")
                for t in op.outputs if t.shape.rank and t.shape[0] == rows]
@@ -237,7 +231,6 @@ def test_embedding_lookup_sparse_million_row_gradient_stays_sparse():
     np.testing.assert_array_equal(v.indices, [999_999, 7, 7])
     assert v.values.shape == (3, dim) and list(v.dense_shape) == [rows, dim]
     np.testing.assert_allclose(v.values[:, 0], [0.6, 0.8, 1.0], rtol=1e-6)  # w / sqrt(sum w^2) per row
-    assert min(elapsed) < 0.05, f"sparse gradient took {min(elapsed):.3f}s: it should touch only 3 rows"
 
 
 def test_embedding_lookup_errors():
