@@ -46,6 +46,7 @@ from . import feature_column  # noqa: E402
 from . import debugging, io, strings  # noqa: E402
 from . import config, sysconfig  # noqa: E402
 from . import app, compat  # noqa: E402
+from .ops.csv_ops import decode_csv  # noqa: E402,F401
 from .summary import Summary  # noqa: E402
 from . import initializers  # noqa: E402
 from .initializers import (constant_initializer, glorot_normal_initializer, glorot_uniform_initializer,  # noqa: E402

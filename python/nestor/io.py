@@ -2,3 +2,4 @@
 from __future__ import annotations
 
 from .feature_column.parse_spec import FixedLenFeature, VarLenFeature  # noqa: F401
+from .ops.csv_ops import decode_csv  # noqa: F401
