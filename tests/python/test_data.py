@@ -1,5 +1,6 @@
 """nestor.data: datasets, transformations, TF1 iterators, readers."""
 import collections
+import random
 import threading
 import time
 
@@ -300,3 +301,35 @@ def test_text_line_dataset(tmp_path):
     p = tmp_path / "t.txt"
     p.write_bytes(b"one\r\ntwo\n\nthree\n")
     assert rows(data.TextLineDataset(str(p))) == [b"one", b"two", b"", b"three"]
+
+
+def _buffer_shuffle_reference(n: int, b: int, rng: random.Random) -> list:
+    """TF's shuffle buffer, element by element: emit a random slot, refill it with the next row."""
+    buf, out = list(range(min(b, n))), []
+    for x in range(len(buf), n):
+        j = rng.randrange(len(buf))
+        out.append(buf[j])
+        buf[j] = x
+    while buf:
+        out.append(buf.pop(rng.randrange(len(buf))))
+    return out
+
+
+@pytest.mark.parametrize("n,b", [(8, 3), (6, 10)])
+def test_repeated_in_memory_shuffle_matches_the_buffer_distribution(n, b):
+    epochs = 12000
+    ds = Dataset.from_tensor_slices(np.arange(n)).shuffle(b, seed=5).repeat(epochs).batch(5)
+    got = np.concatenate(rows(ds)).reshape(epochs, n)
+    assert np.array_equal(np.sort(got, axis=1), np.broadcast_to(np.arange(n), (epochs, n)))
+    pos = np.broadcast_to(np.arange(n), (epochs, n))
+    assert np.all(pos >= got - b)  # a row is emitted only after it entered the buffer
+    rng = random.Random(0)
+    ref = np.array([_buffer_shuffle_reference(n, b, rng) for _ in range(epochs)])
+    freq = lambda o: np.stack([(o == v).mean(axis=0) for v in range(n)])  # noqa: E731  [value, position]
+    assert np.abs(freq(got) - freq(ref)).max() < 0.03
+    again = np.concatenate(rows(Dataset.from_tensor_slices(np.arange(n)).shuffle(b, seed=5).repeat(epochs)
+                                .batch(5))).reshape(epochs, n)
+    assert np.array_equal(got, again) and len({tuple(r) for r in got[:50].tolist()}) > 10
+    fixed = Dataset.from_tensor_slices(np.arange(n)).shuffle(b, seed=5, reshuffle_each_iteration=False).repeat(3)
+    f = np.array(rows(fixed)).reshape(3, n)
+    assert np.array_equal(f[0], f[1]) and np.array_equal(f[0], f[2])

@@ -79,7 +79,7 @@ def _records(path):
 def test_crc32c_matches_check_value_and_tensorboard():
     assert tfs.crc32c(b"123456789") == 0xE3069283
     rng = np.random.default_rng(0)
-    for n in (0, 1, 7, 100, 4099):
+    for n in (0, 1, 7, 100, 511, 512, 513, 640, 4099, 70001):  # short inputs and numpy's 64-byte blocks
         b = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         assert tfs.masked_crc32c(b) == tb_masked_crc32c(b)
 

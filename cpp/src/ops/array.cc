@@ -36,12 +36,17 @@ void interleave(KernelCtx& ctx, const std::vector<const T*>& src, const Dims& ch
   int64_t row = 0;
   for (auto c : chunk) row += c;
   parallel_elems(ctx, outer, [&](int64_t s, int64_t e) {
-    for (int64_t o = s; o < e; ++o) {
-      T* d = dst + o * row;
-      for (size_t i = 0; i < src.size(); ++i) {
-        std::copy_n(src[i] + o * chunk[i], chunk[i], d);
-        d += chunk[i];
+    int64_t off = 0;
+    for (size_t i = 0; i < src.size(); ++i) {  // input by input: tight loops for narrow chunks
+      const T* p = src[i];
+      int64_t c = chunk[i];
+      T* d = dst + off;
+      if (c == 1) {  // e.g. numeric feature columns
+        for (int64_t o = s; o < e; ++o) d[o * row] = p[o];
+      } else {
+        for (int64_t o = s; o < e; ++o) std::copy_n(p + o * c, c, d + o * row);
       }
+      off += c;
     }
   }, std::max<int64_t>(1, 32768 / std::max<int64_t>(row, 1)));
 }

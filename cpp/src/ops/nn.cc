@@ -260,11 +260,12 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
           const scalar_t* pz = z.data<scalar_t>();
           for_each_lane(ctx, l, [&](int64_t off, auto, int64_t q) {
             const T* p = px + off;
+            T* b = pb + off;
             T m = lane_max(p, C, 1);
             T s = 0;
-            for (int64_t r = 0; r < C; ++r) s += std::exp(p[r] - m);
-            T ls = std::log(s);
-            for (int64_t r = 0; r < C; ++r) pb[off + r] = std::exp((p[r] - m) - ls);
+            for (int64_t r = 0; r < C; ++r) s += (b[r] = std::exp(p[r] - m));  // one exp per logit
+            T ls = std::log(s), inv = T(1) / s;
+            for (int64_t r = 0; r < C; ++r) b[r] *= inv;
             int64_t lab = static_cast<int64_t>(pz[q]);
             pb[off + lab] -= T(1);
             pl[q] = ls - (p[lab] - m);

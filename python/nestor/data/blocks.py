@@ -111,9 +111,51 @@ class RowReader:
 
 
 # ---------------------------------------------------------------- shuffling
+def _resolve_slots(j: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """For inputs k = 0..m-1 that in turn take buffer slot j[k]: prev[k], the latest earlier
+    input that took the same slot (-1 if none), and `last`, the inputs that stay in the buffer."""
+    m = len(j)
+    order = np.argsort(j, kind="stable")
+    js = j[order]
+    same = js[1:] == js[:-1]
+    prev_sorted = np.full(m, -1, dtype=np.int64)
+    prev_sorted[1:][same] = order[:-1][same]
+    prev = np.empty(m, dtype=np.int64)
+    prev[order] = prev_sorted
+    last = order[np.append(~same, True)]
+    return prev, last
+
+
+def shuffle_orders(n: int, buffer_size: int, epochs: int, rng: np.random.Generator) -> np.ndarray:
+    """The orders in which `epochs` independent passes of TF's shuffle buffer emit the rows
+    0..n-1 of an in-memory dataset: an int64 array [epochs, n].
+
+    Each pass is the rule of `shuffle_blocks`: the buffer holds rows 0..b-1, row k >= b takes
+    a uniformly random slot whose element is emitted, and the buffer left at the end is
+    emitted in random order (b >= n: a uniform permutation). All passes are computed at
+    once on indices: the slots of pass e are numbered e*b .. e*b+b-1.
+    """
+    b = min(buffer_size, n)
+    rows = np.arange(n, dtype=np.int64)
+    if b == n:
+        return rng.permuted(np.broadcast_to(rows, (epochs, n)), axis=1)
+    m = n - b
+    j = rng.integers(0, b, size=(epochs, m))
+    slot = (j + np.arange(epochs, dtype=np.int64)[:, None] * b).reshape(-1)
+    x = np.broadcast_to(rows[b:], (epochs, m)).reshape(-1)
+    buf = np.tile(rows[:b], epochs)  # the buffers of all passes, one after another
+    prev, last = _resolve_slots(slot)
+    emitted = buf[slot]
+    from_new = prev >= 0
+    emitted[from_new] = x[prev[from_new]]
+    buf[slot[last]] = x[last]
+    rest = rng.permuted(buf.reshape(epochs, b), axis=1)
+    return np.concatenate([emitted.reshape(epochs, m), rest], axis=1)
+
+
 def shuffle_blocks(blocks: Iterator[Block], buffer_size: int, rng: np.random.Generator,
                    chunk: int = 65536) -> Iterator[Block]:
-    """TF's shuffle-buffer semantics, vectorized.
+    """TF's shuffle-buffer semantics, vectorized, for a stream of blocks.
 
     The buffer is filled with the first `buffer_size` elements; then each new element x_k
     takes a uniformly random buffer slot j_k, the slot's element is emitted and x_k takes its
@@ -150,17 +192,9 @@ def shuffle_blocks(blocks: Iterator[Block], buffer_size: int, rng: np.random.Gen
             x = reader.read_block(chunk)
             if x is None:
                 break
-            m = block_len(x)
-            j = rng.integers(0, buffer_size, size=m)
-            order = np.argsort(j, kind="stable")
-            js = j[order]
-            same = js[1:] == js[:-1]
-            prev_sorted = np.full(m, -1, dtype=np.int64)
-            prev_sorted[1:][same] = order[:-1][same]
-            prev = np.empty(m, dtype=np.int64)
-            prev[order] = prev_sorted
+            j = rng.integers(0, buffer_size, size=block_len(x))
+            prev, last = _resolve_slots(j)
             from_new = prev >= 0
-            last = order[np.append(~same, True)]
             out = []
             for bc, xc in zip(buf, x):
                 o = bc[j]

@@ -19,10 +19,12 @@ import numpy as np
 from .. import dtypes as _dtypes
 from ..framework.graph import Tensor, TensorShape
 from . import structure as st
-from .blocks import Block, BlockPump, RowReader, block_len, shuffle_blocks
+from .blocks import Block, BlockPump, RowReader, block_len, concat_blocks, shuffle_blocks, shuffle_orders
 
 AUTOTUNE = -1
 _CHUNK = 65536
+# In-memory datasets up to this many rows are shuffled on row indices, many epochs at once.
+_INDEX_SHUFFLE_ROWS = 1 << 20
 
 
 class DatasetIterator:
@@ -243,6 +245,14 @@ class _BlocksDataset(Dataset):
     def _blocks(self) -> Iterator[Block]:
         yield from self._data
 
+    def _memory_block(self) -> Optional[Block]:
+        """All rows as one block (None when empty)."""
+        if not self._data:
+            return None
+        if len(self._data) > 1:
+            self._data = [concat_blocks(self._data)]
+        return self._data[0]
+
     def _spec(self) -> Any:
         return st.pack_as(self._struct, self._leaf_specs)
 
@@ -275,10 +285,41 @@ class _ShuffleDataset(Dataset):
         self._seed = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
         self._count = itertools.count()
 
-    def _blocks(self) -> Iterator[Block]:
+    def _rng(self) -> np.random.Generator:
+        """The generator of the next pass (or group of passes): a new one per call when reshuffling."""
         it = 0 if not self._reshuffle else next(self._count)
-        rng = np.random.default_rng([int(self._seed), it])
-        return shuffle_blocks(self._input._blocks(), self._buffer, rng)
+        return np.random.default_rng([int(self._seed), it])
+
+    def _memory(self) -> Optional[Block]:
+        """The input's rows when it is a small in-memory dataset (shuffled on indices), else None."""
+        if not isinstance(self._input, _BlocksDataset):
+            return None
+        blk = self._input._memory_block()
+        return blk if blk is not None and block_len(blk) <= _INDEX_SHUFFLE_ROWS else None
+
+    def _epoch_blocks(self, blk: Block, epochs: Optional[int]) -> Iterator[Block]:
+        """`epochs` passes (forever if None) over the in-memory rows `blk`, each in its own
+        shuffled order; the orders of many passes are drawn at once and gathered ~_CHUNK rows
+        a block."""
+        n = block_len(blk)
+        group = max(1, _CHUNK // n)
+        fixed = None if self._reshuffle else shuffle_orders(n, self._buffer, 1, self._rng())
+        done = 0
+        while epochs is None or done < epochs:
+            e = group if epochs is None else min(group, epochs - done)
+            orders = np.broadcast_to(fixed, (e, n)) if fixed is not None else \
+                shuffle_orders(n, self._buffer, e, self._rng())
+            idx = orders.reshape(-1)
+            for s in range(0, len(idx), _CHUNK):
+                part = idx[s:s + _CHUNK]
+                yield [c[part] for c in blk]
+            done += e
+
+    def _blocks(self) -> Iterator[Block]:
+        blk = self._memory()
+        if blk is not None:
+            return self._epoch_blocks(blk, 1)
+        return shuffle_blocks(self._input._blocks(), self._buffer, self._rng())
 
     def _spec(self) -> Any:
         return self._input.element_spec
@@ -293,6 +334,10 @@ class _RepeatDataset(Dataset):
         self._count = None if count is None or int(count) < 0 else int(count)
 
     def _blocks(self) -> Iterator[Block]:
+        blk = self._input._memory() if isinstance(self._input, _ShuffleDataset) else None
+        if blk is not None:
+            yield from self._input._epoch_blocks(blk, self._count)  # many shuffled epochs per block
+            return
         epochs = itertools.count() if self._count is None else range(self._count)
         for _ in epochs:
             produced = False
