@@ -1,9 +1,10 @@
 // predict <export_dir> <signature>: serve an export over stdin/stdout.
 //
 // Each input line is one JSON object, columnar: {"age": [31, 45], "color": ["red", "blue"]}
-// (rows may be nested arrays for inputs of higher rank). Each output line is a JSON object
-// with every output of the signature, or {"error": "..."} for a bad line. Loading errors
-// go to stderr with exit status 1.
+// (rows may be nested arrays for inputs of higher rank). A string may be given as
+// {"b64": "<base64>"} (TF Serving's form for binary data, e.g. serialized tf.Examples).
+// Each output line is a JSON object with every output of the signature, or {"error": "..."}
+// for a bad line. Loading errors go to stderr with exit status 1.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -31,6 +32,30 @@ void infer_dims(const json::Value& v, size_t depth, std::vector<int64_t>& dims, 
   for (const auto& x : v.array) infer_dims(x, depth + 1, dims, key);
 }
 
+// Standard base64 (with padding) of a {"b64": ...} string input.
+std::string from_base64(const std::string& in, const std::string& key) {
+  auto bad = [&] { return Error(NESTOR_INVALID_ARGUMENT, "input '" + key + "' has invalid base64 data"); };
+  if (in.size() % 4 != 0) throw bad();
+  size_t n = in.size(), pad = 0;
+  while (pad < 2 && n > pad && in[n - 1 - pad] == '=') ++pad;
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i + pad < n; ++i) {
+    char c = in[i];
+    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+          : c == '+' ? 62 : c == '/' ? 63 : -1;
+    if (v < 0) throw bad();
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
 void leaves(const json::Value& v, std::vector<const json::Value*>& out) {
   if (v.is_array()) {
     for (const auto& x : v.array) leaves(x, out);
@@ -48,7 +73,12 @@ Tensor to_tensor(const json::Value& v, nestor_dtype dt, const std::string& key) 
   if (dt == NESTOR_STRING) {
     std::vector<std::string> s;
     for (auto* x : xs) {
-      if (!x->is_string()) throw bad("strings");
+      const json::Value* b64 = x->is_object() && x->object.size() == 1 ? x->find("b64") : nullptr;
+      if (b64 != nullptr && b64->is_string()) {
+        s.push_back(from_base64(b64->string, key));
+        continue;
+      }
+      if (!x->is_string()) throw bad("strings (or {\"b64\": ...} objects)");
       s.push_back(x->string);
     }
     return Tensor::strings(dims, s);

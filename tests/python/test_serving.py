@@ -256,13 +256,13 @@ def test_classify_regress_and_single_input_rows(tmp_path):
         code, got = _http(f"{srv.url}/v1/models/h:classify", {"signature_name": "classification",
                                                                 "context": {"ctx": "c"}, "examples": examples})
         assert code == 200, got
-        want = sigs["classification"](examples=ser)
+        want = sigs["classification"](inputs=ser)
         assert [[r[0] for r in row] for row in got["results"]] == [["a", "b", "c"]] * 2
         np.testing.assert_allclose([[r[1] for r in row] for row in got["results"]], want["scores"], rtol=1e-6)
         code, got = _http(f"{srv.url}/v1/models/h:regress", {"signature_name": "regression",
                                                                "context": {"ctx": "c"}, "examples": examples})
         assert code == 200, got
-        np.testing.assert_allclose(got["results"], sigs["regression"](examples=ser)["outputs"], rtol=1e-6)
+        np.testing.assert_allclose(got["results"], sigs["regression"](inputs=ser)["outputs"], rtol=1e-6)
         assert _http(f"{srv.url}/v1/models/h:regress", {"signature_name": "classification",
                                                          "examples": examples})[0] == 400
         assert _http(f"{srv.url}/v1/models/h:classify", {"examples": examples})[0] == 400  # a predict signature
@@ -273,6 +273,45 @@ def test_classify_regress_and_single_input_rows(tmp_path):
         np.testing.assert_allclose(got["predictions"], want, rtol=1e-6)
         code, got = _http(f"{srv.url}/v1/models/h:predict", {"inputs": ["w1", "w2"]})
         np.testing.assert_allclose(got["outputs"], want, rtol=1e-6)
+    finally:
+        srv.stop()
+
+
+def test_classify_and_regress_a_parsing_export_like_estimator(tmp_path):
+    """A build_parsing_serving_input_receiver_fn export: each JSON example (merged with the context) is
+    encoded as a tf.Example and parsed inside the export; results equal Estimator.predict's."""
+    from test_export_parsing import input_fn, rows, train_and_export
+    est, path = train_and_export("combined", 2, tmp_path)
+    examples = rows(12, 4)
+    want = list(est.predict(input_fn(examples), yield_single_examples=False))[0]
+    context = {"color": examples[0]["color"]}
+    body_examples = [{k: v for k, v in e.items() if not (i == 0 and k == "color")} for i, e in enumerate(examples)]
+    srv = BackgroundServer("p", os.path.dirname(path))
+    try:
+        code, got = _http(f"{srv.url}/v1/models/p:classify", {"context": context, "examples": body_examples})
+        assert code == 200, got
+        assert [[r[0] for r in row] for row in got["results"]] == [["0", "1"]] * 12
+        np.testing.assert_allclose([[r[1] for r in row] for row in got["results"]], want["probabilities"],
+                                   rtol=1e-6, atol=1e-6)
+        code, got = _http(f"{srv.url}/v1/models/p:regress", {"signature_name": "regression", "context": context,
+                                                              "examples": body_examples})
+        assert code == 200, got
+        np.testing.assert_allclose(got["results"], want["logistic"].reshape(-1), rtol=1e-6, atol=1e-6)
+        # the predict signature takes the serialized Examples themselves, as {"b64": ...}
+        b64 = [{"b64": base64.b64encode(serialize_example(e)).decode()} for e in examples]
+        code, got = _http(f"{srv.url}/v1/models/p:predict", {"signature_name": "predict",
+                                                              "instances": [{"examples": b} for b in b64]})
+        assert code == 200, got
+        np.testing.assert_allclose([p["probabilities"] for p in got["predictions"]], want["probabilities"],
+                                   rtol=1e-6, atol=1e-6)
+        # an example the spec cannot parse: 400 naming the example and the feature
+        bad = [dict(body_examples[1]), dict(body_examples[2], age=[1.0, 2.0])]
+        code, got = _http(f"{srv.url}/v1/models/p:classify", {"context": context, "examples": bad})
+        assert code == 400 and "example 1: feature 'age' has 2 values" in got["error"], got
+        code, got = _http(f"{srv.url}/v1/models/p:classify", {"examples": [{"color": "red", "age": 30.0}]})
+        assert code == 200  # user is a VarLenFeature, hours has a default: both may be absent
+        code, got = _http(f"{srv.url}/v1/models/p:classify", {"examples": [{"color": "red"}]})
+        assert code == 400 and "required feature 'age'" in got["error"], got
     finally:
         srv.stop()
 

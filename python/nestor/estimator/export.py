@@ -30,6 +30,7 @@ DEFAULT_SERVING_SIGNATURE_DEF_KEY = "serving_default"
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
+CLASSIFY_REGRESS_INPUTS = "inputs"  # TF's signature_constants.CLASSIFY_INPUTS / REGRESS_INPUTS
 
 
 def _as_dict(x: Any, default_key: str) -> Dict[str, Any]:
@@ -88,6 +89,25 @@ def build_raw_serving_input_receiver_fn(features: Dict[str, Any], default_batch_
     return fn
 
 
+def build_parsing_serving_input_receiver_fn(feature_spec: Dict[str, Any], default_batch_size: Optional[int] = None
+                                            ) -> Callable[[], ServingInputReceiver]:
+    """A receiver fn that takes serialized `tf.train.Example` protos
+    (`tf.estimator.export.build_parsing_serving_input_receiver_fn`).
+
+    The receiver tensor is `{'examples': string placeholder [default_batch_size]}` (named
+    `input_example_tensor`), parsed by one `parse_example` graph op with `feature_spec` (key ->
+    FixedLenFeature/VarLenFeature, e.g. `tf.feature_column.make_parse_example_spec(columns)`), so
+    the export parses Examples in the C++ runtime too. Having one string input, the export keeps
+    the classification and regression signatures (their input is named `inputs`).
+    """
+    def fn() -> ServingInputReceiver:
+        from ..ops import core_ops, parsing_ops
+        serialized = core_ops.placeholder(_dtypes.string, [default_batch_size], name="input_example_tensor")
+        features = parsing_ops.parse_example(serialized, feature_spec)
+        return ServingInputReceiver(features, {"examples": serialized})
+    return fn
+
+
 def _tensor_info(t: Tensor) -> Dict[str, Any]:
     return {"name": t.name, "dtype": t.dtype.name,
             "shape": None if t.shape.rank is None else [d for d in t.shape.as_list()]}
@@ -111,10 +131,13 @@ def _signatures(spec: Any, receiver: Any) -> Dict[str, Dict[str, Any]]:
             method = REGRESS_METHOD
         else:
             raise ValueError(f"export_outputs[{name!r}] must be an ExportOutput, got {out!r}")
-        if method != PREDICT_METHOD and not single_string:
-            # As TensorFlow: classify/regress signatures need one serialized-Example input.
-            continue
-        sigs[name] = {"method_name": method, "inputs": inputs,
+        sig_inputs = inputs
+        if method != PREDICT_METHOD:
+            if not single_string:
+                # As TensorFlow: classify/regress signatures need one serialized-Example input.
+                continue
+            sig_inputs = {CLASSIFY_REGRESS_INPUTS: next(iter(inputs.values()))}
+        sigs[name] = {"method_name": method, "inputs": sig_inputs,
                       "outputs": {k: _tensor_info(v) for k, v in out.as_signature_outputs().items()}}
     if not sigs:
         raise ValueError("No signature could be exported: give a PredictOutput in export_outputs, or a receiver "

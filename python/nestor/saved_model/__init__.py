@@ -38,8 +38,9 @@ class Signature:
         self._out = {k: g.get_tensor_by_name(v["name"]) for k, v in self.outputs.items()}
         self._session = model.session
 
-    def __call__(self, inputs: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Dict[str, np.ndarray]:
-        given = dict(inputs or {}, **kwargs)
+    def __call__(self, feeds: Optional[Dict[str, Any]] = None, /, **kwargs: Any) -> Dict[str, np.ndarray]:
+        # positional-only, so an input may be named `inputs` (classify/regress signatures) or `feeds`
+        given = dict(feeds if feeds is not None else {}, **kwargs)
         unknown = sorted(set(given) - set(self._in))
         if unknown:
             raise errors.InvalidArgumentError(None, None, f"signature '{self.name}' has no input {unknown[0]!r}; "
