@@ -48,7 +48,7 @@ def _runtime_build_dir() -> str:
     return d
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def predict_bin():
     runtime = _runtime_build_dir()
     out = os.path.join(ROOT, "build", "cpp-example")
@@ -177,3 +177,92 @@ def test_cpp_predict_damaged_exports(predict_bin, trained, tmp_path):
         assert r.returncode == 1, (name, r.stdout, r.stderr)
         assert r.stdout == ""
         assert r.stderr.startswith("predict: export ") and msg in r.stderr, (name, r.stderr)
+
+
+# ---- acceptance: each pre-made estimator family, string features through a vocabulary list, a
+# vocabulary file (served from the export's assets/) and hash buckets.
+
+CITIES = ["paris", "lima", "oslo", "kyoto", "quito"]
+
+
+def _mixed_data(n, seed):
+    rng = np.random.default_rng(seed)
+    x = {"color": rng.choice(["red", "green", "blue", "plum"], n),  # plum: out of vocabulary
+         "city": rng.choice(CITIES + ["atlantis"], n),                # atlantis: not in the file
+         "user": np.array([f"user{i}" for i in rng.integers(0, 80, n)]),
+         "age": rng.uniform(18, 70, n).astype(np.float32)}
+    score = (x["color"] == "red") * 1.0 + (x["age"] > 40) + np.isin(x["city"], ["oslo", "kyoto"])
+    return x, score
+
+
+def _estimator(kind, model_dir, vocab_file):
+    fc = tf.feature_column
+    color = fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"], num_oov_buckets=1)
+    city = fc.categorical_column_with_vocabulary_file("city", vocab_file, default_value=len(CITIES) - 1)
+    user = fc.categorical_column_with_hash_bucket("user", 40)
+    age = fc.numeric_column("age", normalizer_fn=lambda a: (a - 40.0) / 15.0)
+    dense = [age, fc.embedding_column(color, 3), fc.indicator_column(city), fc.embedding_column(user, 4)]
+    sparse = [color, city, user, fc.crossed_column([color, "city"], 30), age]
+    cfg = tf.estimator.RunConfig(tf_random_seed=7)
+    if kind == "dnn":
+        return tf.estimator.DNNClassifier([8, 4], dense, model_dir, n_classes=3,
+                                          label_vocabulary=["low", "mid", "high"], config=cfg)
+    if kind == "linear":
+        return tf.estimator.LinearClassifier(sparse, model_dir, config=cfg)
+    if kind == "regressor":
+        return tf.estimator.DNNRegressor([8], dense, model_dir, config=cfg)
+    return tf.estimator.DNNLinearCombinedClassifier(model_dir, linear_feature_columns=sparse,
+                                                    dnn_feature_columns=dense, dnn_hidden_units=[8, 4], config=cfg)
+
+
+def _labels(kind, score):
+    if kind == "dnn":
+        return np.array(["low", "mid", "high"])[np.minimum(score, 2).astype(int)]
+    if kind == "regressor":
+        return score.astype(np.float32)
+    return (score >= 2).astype(np.int64)
+
+
+@pytest.mark.parametrize("kind", ["dnn", "linear", "regressor", "wide_deep"])
+def test_cpp_predict_matches_each_estimator(predict_bin, tmp_path, kind):
+    vocab = tmp_path / "vocab" / "cities.txt"
+    vocab.parent.mkdir()
+    vocab.write_text("\n".join(CITIES) + "\n")
+    est = _estimator(kind, str(tmp_path / "model"), str(vocab))
+    x, score = _mixed_data(400, 0)
+    y = _labels(kind, score)
+    est.train(lambda: tf.data.Dataset.from_tensor_slices((x, y)).shuffle(400, seed=1).repeat().batch(32), steps=60)
+    serving = tf.estimator.export.build_raw_serving_input_receiver_fn(
+        {"color": tf.constant(["a"]), "city": tf.constant(["c"]), "user": tf.constant(["u"]),
+         "age": tf.constant([1.0])})
+    export = est.export_saved_model(str(tmp_path / "export"), serving).decode()
+    # The export stands alone: its assets/ holds the vocabulary file; the original is gone and
+    # the export is served from another directory.
+    with open(os.path.join(export, "assets", "cities.txt")) as f:
+        assert f.read().split() == CITIES
+    served = str(tmp_path / "served")
+    shutil.copytree(export, served)
+    shutil.rmtree(str(vocab.parent))
+    shutil.rmtree(export)
+
+    tx, _ = _mixed_data(61, seed=5)
+    cuts = [(0, 40), (40, 60), (60, 61)]
+    r = _run(predict_bin, served, [{k: [v.item() for v in tx[k][a:b]] for k in tx} for a, b in cuts])
+    assert r.returncode == 0, r.stderr + r.stdout
+    outs = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(outs) == len(cuts)
+    got = {k: np.concatenate([np.asarray(o[k]) for o in outs]) for k in outs[0]}
+    os.makedirs(vocab.parent)  # Estimator.predict builds its graph from the column's file again
+    vocab.write_text("\n".join(CITIES) + "\n")
+    want = list(est.predict(lambda: tf.data.Dataset.from_tensor_slices(tx).batch(61), yield_single_examples=False))[0]
+    assert sorted(got) == sorted(want)
+    for k, w in want.items():
+        w = np.asarray(w)
+        assert got[k].shape == w.shape, k
+        if w.dtype.kind == "f":
+            np.testing.assert_allclose(got[k], w, rtol=1e-6, atol=1e-7, err_msg=k)
+        elif w.dtype.kind in "OSU":
+            assert [g for g in got[k].reshape(-1)] == [c.decode() if isinstance(c, bytes) else c
+                                                       for c in w.reshape(-1)], k
+        else:
+            np.testing.assert_array_equal(got[k], w, err_msg=k)

@@ -38,6 +38,11 @@ class Predictor {
   // Runs `signature`: every input key must be given once, with the spec's dtype and a
   // compatible shape (InvalidArgument naming the key otherwise). Returns key -> tensor.
   std::map<std::string, Tensor> run(const std::string& signature, const std::map<std::string, Tensor>& inputs) const;
+  // The same without maps (the C API's form): inputs[i] feeds keys[i], n of each, borrowed for
+  // the call; returns the outputs in outputs(signature) order. The same checks and errors,
+  // and a key given twice is InvalidArgument.
+  std::vector<Tensor> run(const std::string& signature, size_t n, const char* const* keys,
+                          const Tensor* const* inputs) const;
 
   struct Signature;
 

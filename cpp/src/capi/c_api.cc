@@ -213,38 +213,35 @@ nestor_status* nestor_predictor_run(const nestor_predictor* p, const char* signa
   return guard([&] {
     NESTOR_CHECK_ARG(p && signature && n_outputs && outputs, "predictor, signature, n_outputs and outputs must not be NULL");
     NESTOR_CHECK_ARG(n_inputs == 0 || (keys && inputs), "keys and inputs must not be NULL");
-    std::map<std::string, nestor::Tensor> in;
+    std::vector<const nestor::Tensor*> in(n_inputs);
     for (size_t i = 0; i < n_inputs; ++i) {
       NESTOR_CHECK_ARG(keys[i] && inputs[i], "input ", i, " has a NULL key or tensor");
-      NESTOR_CHECK_ARG(in.emplace(keys[i], inputs[i]->t).second, "input '", keys[i], "' is given twice");
+      in[i] = &inputs[i]->t;
     }
-    std::map<std::string, nestor::Tensor> got = p->p->run(signature, in);
-    size_t n = got.size();
+    std::vector<nestor::Tensor> got = p->p->run(signature, n_inputs, keys, in.data());
+    const size_t n = got.size();
     // Build everything first, hand it out only when complete (nothing leaks on failure).
-    std::vector<std::unique_ptr<nestor_tensor>> ts;
-    std::vector<std::string> ks;
-    for (auto& kv : got) {
-      ks.push_back(kv.first);
-      ts.push_back(std::make_unique<nestor_tensor>(nestor_tensor{kv.second}));
-    }
     nestor_tensor** arr = static_cast<nestor_tensor**>(std::calloc(n ? n : 1, sizeof(nestor_tensor*)));
     char** karr = out_keys ? static_cast<char**>(std::calloc(n ? n : 1, sizeof(char*))) : nullptr;
-    if (!arr || (out_keys && !karr)) {
-      std::free(arr);
-      std::free(karr);
-      throw std::bad_alloc();
+    bool ok = arr && (!out_keys || karr);
+    for (size_t i = 0; ok && i < n; ++i) {
+      arr[i] = new (std::nothrow) nestor_tensor{std::move(got[i])};
+      ok = arr[i] != nullptr;
     }
-    if (karr) {
-      for (size_t i = 0; i < n; ++i) {
-        karr[i] = static_cast<char*>(std::malloc(ks[i].size() + 1));
-        if (!karr[i]) {
-          nestor_outputs_release(n, karr, arr);
-          throw std::bad_alloc();
-        }
-        std::memcpy(karr[i], ks[i].c_str(), ks[i].size() + 1);
+    if (ok && karr) {
+      const auto& specs = p->p->outputs(signature);
+      for (size_t i = 0; ok && i < n; ++i) {
+        const std::string& k = specs[i].key;
+        karr[i] = static_cast<char*>(std::malloc(k.size() + 1));
+        ok = karr[i] != nullptr;
+        if (ok) std::memcpy(karr[i], k.c_str(), k.size() + 1);
       }
     }
-    for (size_t i = 0; i < n; ++i) arr[i] = ts[i].release();
+    if (!ok) {
+      if (arr) nestor_outputs_release(n, karr, arr);
+      else std::free(karr);
+      throw std::bad_alloc();
+    }
     *n_outputs = n;
     *outputs = arr;
     if (out_keys) *out_keys = karr;

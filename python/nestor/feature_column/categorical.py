@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 
 from .. import dtypes as _dtypes
-from ..framework.graph import convert_to_tensor, create_op
+from ..framework.graph import GraphKeys, convert_to_tensor, create_op, get_collection_ref
 from ..framework.sparse_tensor import SparseTensor
 from ..ops import array_ops, core_ops, sparse_ops
 from .columns import (CategoricalColumn, IdsAndWeights, _Builder, _at_least_2d, _flatten_2d, check_key, sparse_input,
@@ -138,6 +138,10 @@ class VocabularyFileCategoricalColumn(CategoricalColumn, collections.namedtuple(
     def _ids(self, builder: _Builder) -> IdsAndWeights:
         def build() -> Any:
             keys = self._keys()
+            # As TF's table initializer: the file is an asset, so an export copies it to assets/.
+            assets = get_collection_ref(GraphKeys.ASSET_FILEPATHS)
+            if self.vocabulary_file not in assets:
+                assets.append(self.vocabulary_file)
             sp = sparse_input(builder, self.key, self.name, self.dtype)
             return with_values(sp, _lookup(sp.values, keys, self.num_oov_buckets, self.default_value)), None
         return builder.cached((self, "ids"), build)

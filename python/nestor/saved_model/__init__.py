@@ -37,6 +37,9 @@ class Signature:
         self._in = {k: g.get_tensor_by_name(v["name"]) for k, v in self.inputs.items()}
         self._out = {k: g.get_tensor_by_name(v["name"]) for k, v in self.outputs.items()}
         self._session = model.session
+        self._keys = sorted(self._in)
+        # Fetch/feed bookkeeping and the plan done once, not per call.
+        self._call = model.session.make_callable(self._out, feed_list=[self._in[k] for k in self._keys])
 
     def __call__(self, feeds: Optional[Dict[str, Any]] = None, /, **kwargs: Any) -> Dict[str, np.ndarray]:
         # positional-only, so an input may be named `inputs` (classify/regress signatures) or `feeds`
@@ -48,18 +51,18 @@ class Signature:
         missing = sorted(set(self._in) - set(given))
         if missing:
             raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': missing input {missing[0]!r}")
-        feed = {}
-        for k, t in self._in.items():
-            v = given[k]
+        feed = []
+        for k in self._keys:
+            t, v = self._in[k], given[k]
             if t.dtype is _dtypes.string:
-                feed[t] = np.asarray(v, dtype=object)
+                feed.append(np.asarray(v, dtype=object))
             else:
                 arr = np.asarray(v)
                 if arr.dtype.kind in "OUS":
                     raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': input {k!r} must be "
                                                       f"{t.dtype.name}, got strings")
-                feed[t] = arr
-        return self._session.run(self._out, feed)
+                feed.append(arr)
+        return self._call(*feed)
 
 
 class LoadedModel:
