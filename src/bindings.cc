@@ -324,7 +324,7 @@ PYBIND11_MODULE(_native, m) {
         if (v == nullptr) fail(Code::kNotFound, "variable '", name, "' does not exist in this session");
         std::lock_guard<std::mutex> l(v->mu);
         if (!v->initialized) fail(Code::kFailedPrecondition, "Attempting to use uninitialized value ", name);
-        return from_tensor(v->value.clone());
+        return from_tensor(host_copy(v->value));  // a host copy, wherever the variable lives
       })
       .def("set_variable", [](Session& s, const std::string& name, py::handle value) {
         s.set_variable(name, to_tensor(value));
@@ -340,6 +340,8 @@ PYBIND11_MODULE(_native, m) {
   m.def("device_count", [](const std::string& type) { return device_count(Device::parse(type).type); });
   m.def("device_unavailable_reason",
         [](const std::string& type) { return plugin_load_error(Device::parse(type).type); });
+  m.def("set_allow_tf32", &set_allow_tf32);
+  m.def("allow_tf32", &allow_tf32);
   m.def("registry_self_test", [] { return OpRegistry::global().self_test(); });
   m.def("set_blas_threads", &blas::set_num_threads);
   m.def("blas_library", &blas::library_name);

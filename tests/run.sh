@@ -16,15 +16,28 @@ echo "== pip install .[test]"
 "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q "torch==2.13.0" || echo "torch unavailable: PyTorch reference tests will be skipped"
 
 echo "== C++ unit tests"
-cmake -S . -B build/ctest -G Ninja -DNESTOR_BUILD_PYTHON=OFF -DNESTOR_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build/ctest -G Ninja -DNESTOR_BUILD_PYTHON=OFF -DNESTOR_BUILD_TESTS=ON -DNESTOR_CUDA=OFF \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/ctest
 (cd build/ctest && ctest --output-on-failure)
 
 echo "== C++ unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/asan -G Ninja -DNESTOR_BUILD_PYTHON=OFF -DNESTOR_BUILD_TESTS=ON -DNESTOR_SANITIZE=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DNESTOR_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/asan
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+
+if command -v nvcc >/dev/null; then
+  # CI has nvcc but no GPU: compile and link the CUDA backend, load it, and check that it
+  # reports why no GPU is usable (nestor_cuda_info exits 1 only if the plugin cannot load).
+  echo "== CUDA backend (compile, link, load)"
+  cuda_major=$(nvcc --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
+  "$PY" -m pip install -q "nvidia-cublas==${cuda_major}.*"
+  cmake -S . -B build/cuda -G Ninja -DNESTOR_CUDA=ON -DNESTOR_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=Release \
+    -DPython_EXECUTABLE="$(command -v "$PY")" >/dev/null
+  cmake --build build/cuda
+  build/cuda/nestor_cuda_info
+fi
 
 echo "== file size limits"
 "$PY" tests/check_file_sizes.py

@@ -9,6 +9,7 @@ UNKNOWN = 2
 INVALID_ARGUMENT = 3
 NOT_FOUND = 5
 ALREADY_EXISTS = 6
+RESOURCE_EXHAUSTED = 8
 FAILED_PRECONDITION = 9
 OUT_OF_RANGE = 11
 UNIMPLEMENTED = 12
@@ -49,6 +50,7 @@ UnknownError = _make("UnknownError", UNKNOWN)
 InvalidArgumentError = _make("InvalidArgumentError", INVALID_ARGUMENT)
 NotFoundError = _make("NotFoundError", NOT_FOUND)
 AlreadyExistsError = _make("AlreadyExistsError", ALREADY_EXISTS)
+ResourceExhaustedError = _make("ResourceExhaustedError", RESOURCE_EXHAUSTED)
 FailedPreconditionError = _make("FailedPreconditionError", FAILED_PRECONDITION)
 OutOfRangeError = _make("OutOfRangeError", OUT_OF_RANGE)
 UnimplementedError = _make("UnimplementedError", UNIMPLEMENTED)
@@ -61,6 +63,7 @@ _BY_CODE = {
     INVALID_ARGUMENT: InvalidArgumentError,
     NOT_FOUND: NotFoundError,
     ALREADY_EXISTS: AlreadyExistsError,
+    RESOURCE_EXHAUSTED: ResourceExhaustedError,
     FAILED_PRECONDITION: FailedPreconditionError,
     OUT_OF_RANGE: OutOfRangeError,
     UNIMPLEMENTED: UnimplementedError,

@@ -35,6 +35,7 @@ struct PlanStep {
   int out_base = 0;
   std::vector<int> release;           // slots dead after this step
   std::atomic<uint64_t>* rng = nullptr;
+  Allocator* alloc = nullptr;         // the allocator of the step's device; null: the session's
 };
 
 class Plan {
@@ -45,6 +46,9 @@ class Plan {
   std::vector<const Node*> feed_nodes;
   std::vector<Output> feeds;
   std::vector<int> fetch_slots;
+  // Device placement (exec/placement.h): the copy steps' nodes and kernels, owned here.
+  std::vector<std::unique_ptr<Node>> copy_nodes;
+  std::vector<std::unique_ptr<KernelFn>> copy_kernels;
 };
 
 
@@ -74,6 +78,11 @@ class Session {
 
   std::atomic<uint64_t>& rng_state(int node_id);
 
+  // Where a variable's value lives: decided by placement (exec/placement.h) on the first
+  // compile that touches it; the session's device until then.
+  Device variable_home(const Variable* v);
+  void set_variable_home(const Variable* v, Device d);
+
   // Per-op-type wall time, collected while profiling is on (off by default).
   void set_profiling(bool on) { profiling_ = on; }
   std::map<std::string, std::pair<double, int64_t>> profile();  // op type -> (seconds, calls)
@@ -87,6 +96,7 @@ class Session {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Variable>> vars_;
   std::map<int, std::unique_ptr<std::atomic<uint64_t>>> rng_;
+  std::map<const Variable*, Device> var_home_;
   std::atomic<bool> profiling_{false};
   std::mutex profile_mu_;
   std::map<std::string, std::pair<double, int64_t>> profile_;

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -16,8 +17,7 @@ class CpuBackend : public Backend {
   Device device() const override { return Device{}; }
   Allocator& allocator() override { return cpu_allocator(); }
   Tensor copy_from(const Tensor& src) override {
-    NESTOR_CHECK(src.device().type == DeviceType::kCpu, kUnimplemented,
-                 "CPU backend cannot copy from ", src.device().str(), "; use that device's backend");
+    if (src.device().type != DeviceType::kCpu) return backend_for(src.device()).copy_to_host(src);
     return src.clone();
   }
 };
@@ -93,6 +93,24 @@ std::string plugin_load_error(DeviceType type) {
   return it == registry().load_errors.end() ? std::string() : it->second;
 }
 
+namespace {
+std::atomic<bool>& tf32_flag() {
+  static std::atomic<bool> flag{[] {
+    const char* e = std::getenv("NESTOR_ALLOW_TF32");
+    return e != nullptr && std::strcmp(e, "1") == 0;
+  }()};
+  return flag;
+}
+}  // namespace
+
+void set_allow_tf32(bool allow) { tf32_flag().store(allow); }
+bool allow_tf32() { return tf32_flag().load(std::memory_order_relaxed); }
+
+void set_device_unavailable_reason(DeviceType type, const std::string& why) {
+  std::lock_guard<std::recursive_mutex> l(registry().mu);
+  registry().load_errors[type] = why;
+}
+
 Backend& backend_for(Device d) {
   auto& r = registry();
   std::lock_guard<std::recursive_mutex> l(r.mu);
@@ -110,9 +128,11 @@ Backend& backend_for(Device d) {
       fail(Code::kNotFound, "device ", d.str(), " is not available: ", why);
     }
     int n = f->second.count ? f->second.count() : 1;
-    if (d.index < 0 || d.index >= n)
+    if (d.index < 0 || d.index >= n) {
+      std::string why = n == 0 && r.load_errors.count(d.type) ? " (" + r.load_errors[d.type] + ")" : "";
       fail(n == 0 ? Code::kNotFound : Code::kInvalidArgument, "device ", d.str(), " is not available: ", n,
-           " device(s) of this type visible");
+           " device(s) of this type visible", why);
+    }
     b = f->second.make(d.index);
   }
   Backend& ref = *b;

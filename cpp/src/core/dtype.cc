@@ -14,6 +14,7 @@ const char* code_name(Code c) {
     case Code::kInvalidArgument: return "INVALID_ARGUMENT";
     case Code::kNotFound: return "NOT_FOUND";
     case Code::kAlreadyExists: return "ALREADY_EXISTS";
+    case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";
     case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
     case Code::kOutOfRange: return "OUT_OF_RANGE";
     case Code::kUnimplemented: return "UNIMPLEMENTED";

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 
+#include "placement.h"
 #include "nestor/backend.h"
 
 namespace nestor {
@@ -65,12 +66,13 @@ std::vector<std::string> Session::variable_names() {
 void Session::set_variable(const std::string& name, const Tensor& value) {
   Variable* v = find_variable(name);
   if (v == nullptr) v = &variable(name, value.dtype(), PartialShape(value.dims()));
+  Device home = device_.type == DeviceType::kCpu ? device_ : variable_home(v);  // device: placement.h
   std::lock_guard<std::mutex> l(v->mu);
   NESTOR_CHECK_ARG(v->dtype == value.dtype(), "variable '", name, "' has dtype ", dtype_name(v->dtype),
                    ", cannot assign a ", dtype_name(value.dtype()), " value");
   NESTOR_CHECK_ARG(v->shape.is_compatible_with(value.dims()), "variable '", name, "' has shape ",
                    v->shape.str(), ", cannot assign a value of shape ", dims_str(value.dims()));
-  v->value = value.clone();
+  v->value = home.type == DeviceType::kCpu ? value.clone() : backend_for(home).copy_from(value);
   v->initialized = true;
 }
 
@@ -182,6 +184,8 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
     if (!last_use.count(s)) last_use[s] = -1;  // fed but unused: drop before the first step
   for (auto& kv : last_use)
     if (kv.second >= 0) plan->steps[static_cast<size_t>(kv.second)].release.push_back(kv.first);
+  // Device sessions: per-node device, copies between devices (exec/placement.h).
+  if (device_.type != DeviceType::kCpu) place_plan(*this, g, *plan);
   return plan;
 }
 
@@ -202,6 +206,7 @@ void Session::execute(const Plan& plan, std::vector<Tensor>& slots) {
     ctx.refs_ = st.refs.empty() ? nullptr : st.refs.data();
     ctx.outputs_ = slots.data() + st.out_base;
     ctx.rng_ = st.rng;
+    ctx.alloc_ = st.alloc ? st.alloc : &alloc;  // set by placement.h on device sessions
     try {
       if (profiling_) {
         auto t0 = std::chrono::steady_clock::now();

@@ -1,0 +1,143 @@
+// cuda/kernels/common.cuh: helpers shared by the CUDA kernels: launch shapes, numpy
+// broadcasting index maps, elementwise launchers taking device functors, dtype dispatch.
+// Each kernel file registers its kernels under the CPU op names (cpp/src/ops/<same stem>.cc)
+// with the same attributes, dtypes, shapes and error messages.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "backend/cuda_backend.h"
+#include "nestor/op.h"
+
+namespace nestor {
+namespace cuda {
+
+constexpr int kThreads = 256;
+constexpr int kMaxRank = 8;
+
+inline unsigned blocks_for(int64_t n) {
+  int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(b, 65535 * 8)));
+}
+
+#define NESTOR_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
+
+// Fails unless the tensor can be handled by the device kernels (rank <= kMaxRank).
+inline void check_rank(const KernelCtx& ctx, const Tensor& t) {
+  if (t.rank() > kMaxRank)
+    ctx.fail(Code::kUnimplemented, "CUDA kernels support rank <= ", kMaxRank, ", got shape ", dims_str(t.dims()));
+}
+
+// numpy broadcasting of runtime shapes (same rule and message as the CPU kernels).
+inline Dims broadcast_dims(const KernelCtx& c, const Dims& a, const Dims& b) {
+  size_t r = std::max(a.size(), b.size());
+  Dims out(r);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da == db || db == 1) out[i] = da;
+    else if (da == 1) out[i] = db;
+    else c.fail(Code::kInvalidArgument, "Incompatible shapes: ", dims_str(a), " vs. ", dims_str(b));
+  }
+  return out;
+}
+
+// Output linear index -> input offset for an input broadcast to `out` (strides 0 where
+// the input has extent 1 or lacks the axis).
+struct BroadcastMap {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};
+  int64_t strides[kMaxRank] = {};
+  BroadcastMap() = default;
+  BroadcastMap(const Dims& out, const Dims& in) : rank(static_cast<int>(out.size())) {
+    size_t off = out.size() - in.size();
+    int64_t s = 1;
+    for (size_t i = out.size(); i-- > 0;) {
+      dims[i] = out[i];
+      if (i >= off) {
+        int64_t d = in[i - off];
+        strides[i] = d == 1 ? 0 : s;
+        s *= d;
+      }
+    }
+  }
+  __device__ int64_t operator()(int64_t idx) const {
+    int64_t off = 0;
+    for (int i = rank - 1; i >= 0; --i) {
+      int64_t d = dims[i];
+      off += (idx % d) * strides[i];
+      idx /= d;
+    }
+    return off;
+  }
+};
+
+template <typename T, typename R, typename F>
+__global__ void unary_kernel(const T* x, R* y, int64_t n, F f) {
+  NESTOR_GRID_STRIDE(i, n) y[i] = f(x[i]);
+}
+
+template <typename T, typename R, typename F>
+__global__ void binary_same_kernel(const T* a, const T* b, R* y, int64_t n, F f) {
+  NESTOR_GRID_STRIDE(i, n) y[i] = f(a[i], b[i]);
+}
+
+template <typename T, typename R, typename F>
+__global__ void binary_bcast_kernel(const T* a, const T* b, R* y, int64_t n, BroadcastMap ma, BroadcastMap mb, F f) {
+  NESTOR_GRID_STRIDE(i, n) y[i] = f(a[ma(i)], b[mb(i)]);
+}
+
+// y = f(x), elementwise, on the kernel's stream.
+template <typename T, typename R, typename F>
+void launch_unary(KernelCtx& ctx, F f) {
+  const Tensor& x = ctx.input(0);
+  CudaBackend& be = CudaBackend::of(ctx);
+  Tensor& y = ctx.allocate_output(0, DTypeOf<R>::value, x.dims());
+  int64_t n = x.num_elements();
+  if (n == 0) return;
+  unary_kernel<T, R><<<blocks_for(n), kThreads, 0, be.stream()>>>(x.data<T>(), y.data<R>(), n, f);
+  NESTOR_CUDA_CHECK_LAUNCH();
+}
+
+// y = f(a, b) with numpy broadcasting, on the kernel's stream.
+template <typename T, typename R, typename F>
+void launch_binary(KernelCtx& ctx, F f) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  CudaBackend& be = CudaBackend::of(ctx);
+  bool same = a.dims() == b.dims();
+  Dims od = same ? a.dims() : broadcast_dims(ctx, a.dims(), b.dims());
+  Tensor& y = ctx.allocate_output(0, DTypeOf<R>::value, od);
+  int64_t n = y.num_elements();
+  if (n == 0) return;
+  if (same) {
+    binary_same_kernel<T, R><<<blocks_for(n), kThreads, 0, be.stream()>>>(a.data<T>(), b.data<T>(), y.data<R>(), n, f);
+  } else {
+    if (od.size() > static_cast<size_t>(kMaxRank))
+      ctx.fail(Code::kUnimplemented, "CUDA kernels broadcast up to rank ", kMaxRank, ", got ", dims_str(od));
+    binary_bcast_kernel<T, R><<<blocks_for(n), kThreads, 0, be.stream()>>>(
+        a.data<T>(), b.data<T>(), y.data<R>(), n, BroadcastMap(od, a.dims()), BroadcastMap(od, b.dims()), f);
+  }
+  NESTOR_CUDA_CHECK_LAUNCH();
+}
+
+// A functor template F<T> applied over the dtypes of a dispatch group.
+#define NESTOR_CUDA_UNARY(GROUP, NAME, F)                                          \
+  [](KernelCtx& ctx) {                                                             \
+    GROUP(ctx.input(0).dtype(), NAME, [&] {                                        \
+      ::nestor::cuda::launch_unary<scalar_t, scalar_t>(ctx, F<scalar_t>{});        \
+    });                                                                            \
+  }
+#define NESTOR_CUDA_BINARY(GROUP, NAME, F)                                         \
+  [](KernelCtx& ctx) {                                                             \
+    GROUP(ctx.input(0).dtype(), NAME, [&] {                                        \
+      ::nestor::cuda::launch_binary<scalar_t, scalar_t>(ctx, F<scalar_t>{});       \
+    });                                                                            \
+  }
+
+}  // namespace cuda
+}  // namespace nestor

@@ -1,0 +1,100 @@
+// cuda/kernels/reduce_util.cuh: reductions over any set of axes. One block per output
+// element (grid-stride over outputs); the block's threads stride over the reduced
+// elements and combine with cub::BlockReduce. Index maps turn an output index and a
+// reduced index into input offsets, so no transpose is needed.
+#pragma once
+
+#include <cub/block/block_reduce.cuh>
+
+#include <limits>
+#include <vector>
+
+#include "kernels/common.cuh"
+
+namespace nestor {
+namespace cuda {
+
+// Linear index over `dims` (row-major) -> offset with `strides`.
+struct IndexMap {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};
+  int64_t strides[kMaxRank] = {};
+  __device__ int64_t operator()(int64_t idx) const {
+    int64_t off = 0;
+    for (int i = rank - 1; i >= 0; --i) {
+      off += (idx % dims[i]) * strides[i];
+      idx /= dims[i];
+    }
+    return off;
+  }
+};
+
+struct SumOp {
+  template <typename T> __device__ static T identity() { return T(0); }
+  template <typename T> __device__ T operator()(T a, T b) const { return a + b; }
+};
+struct MaxOp {
+  template <typename T> __device__ static T identity() {
+    return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  }
+  template <typename T> __device__ T operator()(T a, T b) const { return b > a ? b : a; }
+};
+struct MinOp {
+  template <typename T> __device__ static T identity() {
+    return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+  }
+  template <typename T> __device__ T operator()(T a, T b) const { return b < a ? b : a; }
+};
+
+template <typename T, typename Op>
+__global__ void reduce_axes_kernel(const T* x, T* y, int64_t n_out, int64_t R, IndexMap kept, IndexMap red,
+                                   bool mean) {
+  using BR = cub::BlockReduce<T, kThreads>;
+  __shared__ typename BR::TempStorage tmp;
+  Op op;
+  for (int64_t o = blockIdx.x; o < n_out; o += gridDim.x) {
+    int64_t base = kept(o);
+    T acc = Op::template identity<T>();
+    for (int64_t r = threadIdx.x; r < R; r += blockDim.x) acc = op(acc, x[base + red(r)]);
+    T total = BR(tmp).Reduce(acc, op);
+    if (threadIdx.x == 0) {
+      if (!mean) y[o] = total;
+      else if (R > 0) y[o] = total / static_cast<T>(R);
+      else y[o] = std::numeric_limits<T>::has_quiet_NaN ? std::numeric_limits<T>::quiet_NaN() : T(0);  // mean of nothing
+    }
+    __syncthreads();
+  }
+}
+
+// out = reduce(x) over the axes where mask[i] != 0 (out holds the kept axes' elements in
+// order; its dims may include keepdims 1s). mean divides by the reduced count.
+template <typename T, typename Op>
+void reduce_axes(KernelCtx& ctx, const Tensor& x, const std::vector<char>& mask, Tensor& out, bool mean) {
+  check_rank(ctx, x);
+  CudaBackend& be = CudaBackend::of(ctx);
+  IndexMap kept, red;
+  int64_t stride = 1;
+  std::vector<int> kept_axes, red_axes;
+  std::vector<int64_t> strides(x.dims().size());
+  for (size_t i = x.dims().size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= x.dims()[i];
+  }
+  int64_t R = 1;
+  for (size_t i = 0; i < x.dims().size(); ++i) {
+    IndexMap& m = mask[i] ? red : kept;
+    m.dims[m.rank] = x.dims()[i];
+    m.strides[m.rank] = strides[i];
+    ++m.rank;
+    if (mask[i]) R *= x.dims()[i];
+  }
+  int64_t n_out = out.num_elements();
+  if (n_out == 0) return;
+  unsigned blocks = static_cast<unsigned>(std::min<int64_t>(n_out, 65535 * 8));
+  reduce_axes_kernel<T, Op><<<blocks, kThreads, 0, be.stream()>>>(x.data<T>(), out.data<T>(), n_out, R, kept, red,
+                                                                  mean);
+  NESTOR_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace cuda
+}  // namespace nestor
