@@ -45,6 +45,8 @@ class Plan {
   std::vector<const Node*> feed_nodes;
   std::vector<Output> feeds;
   std::vector<int> fetch_slots;
+  // Values folded at compile time (exec/fold.h): slot -> tensor, placed before the first step.
+  std::vector<std::pair<int, Tensor>> constants;
 };
 
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 
+#include "fold.h"
 #include "nestor/backend.h"
 
 namespace nestor {
@@ -182,6 +183,9 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
     if (!last_use.count(s)) last_use[s] = -1;  // fed but unused: drop before the first step
   for (auto& kv : last_use)
     if (kv.second >= 0) plan->steps[static_cast<size_t>(kv.second)].release.push_back(kv.first);
+  // ---- compile-time folding (exec/fold.h); device sessions keep their const steps for placement.
+  if (device_.type == DeviceType::kCpu) fold_plan(*this, *plan);
+  // ---- end folding
   return plan;
 }
 
@@ -192,6 +196,7 @@ void Session::execute(const Plan& plan, std::vector<Tensor>& slots) {
   ctx.alloc_ = &alloc;
   ctx.pool_ = pool_.get();
   ctx.session_ = this;
+  for (const auto& c : plan.constants) slots[static_cast<size_t>(c.first)] = c.second;  // exec/fold.h
   for (const PlanStep& st : plan.steps) {
     in_ptrs.resize(st.in_slots.size());
     for (size_t i = 0; i < st.in_slots.size(); ++i)
