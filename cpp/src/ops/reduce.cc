@@ -12,6 +12,8 @@
 #include <limits>
 #include <memory>
 
+#include <vector>
+
 #include "common.h"
 
 namespace nestor {
@@ -636,7 +638,29 @@ NESTOR_OP("bias_add_grad")
       Tensor& o = ctx.allocate_output(0, x.dtype(), {C});
       int64_t N = C ? x.num_elements() / C : 0;
       NESTOR_DISPATCH_NUMERIC(x.dtype(), "bias_add_grad", [&] {
-        reduce3(ctx, x.data<scalar_t>(), o.data<scalar_t>(), 1, N, C, SumR<scalar_t>{});
+        if (N * C > 65536 || C == 0) {  // large: reduce3 splits the rows over the pool
+          reduce3(ctx, x.data<scalar_t>(), o.data<scalar_t>(), 1, N, C, SumR<scalar_t>{});
+          return;
+        }
+        // Small: sums of G rows at a time into G * C >= 64 partial sums (one contiguous loop
+        // that vectorizes even for C = 3), then the G partials of each column are added.
+        const int64_t G = (64 + C - 1) / C, L = G * C;
+        const scalar_t* px = x.data<scalar_t>();
+        std::vector<scalar_t> acc(static_cast<size_t>(L), scalar_t(0));
+        scalar_t* pa = acc.data();
+        int64_t full = N / G;
+        for (int64_t q = 0; q < full; ++q) {
+          const scalar_t* blk = px + q * L;
+          for (int64_t j = 0; j < L; ++j) pa[j] += blk[j];
+        }
+        const scalar_t* tail = px + full * L;
+        for (int64_t j = 0; j < (N - full * G) * C; ++j) pa[j] += tail[j];
+        scalar_t* po = o.data<scalar_t>();
+        for (int64_t c = 0; c < C; ++c) {
+          scalar_t s = 0;
+          for (int64_t g = 0; g < G; ++g) s += pa[g * C + c];
+          po[c] = s;
+        }
       });
     });
 
