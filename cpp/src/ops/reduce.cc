@@ -460,6 +460,28 @@ NESTOR_OP("broadcast_reduced")
         scalar_t scale = mean && count ? scalar_t(1) / static_cast<scalar_t>(count) : scalar_t(1);
         if (mean && std::is_integral_v<scalar_t>)
           ctx.fail(Code::kInvalidArgument, "mean gradients need a float dtype, got ", dtype_name(gr.dtype()));
+        // Small outputs whose reduced axes are all trailing (a loss per row back to [rows,
+        // classes]) or all leading: plain repeat loops instead of the per-row index mapping.
+        size_t lead = 0;
+        while (lead < dims.size() && kd[lead] == dims[lead]) ++lead;
+        size_t tail = lead;
+        while (tail < dims.size() && kd[tail] == 1) ++tail;
+        const int64_t n_out = num_elements(dims), n_g = gr.num_elements();
+        const bool small = n_out <= 65536 && n_g > 0;  // larger ones go over the pool below
+        if (small && tail == dims.size()) {  // kd = [d0..dj, 1, ..., 1]
+          const int64_t inner = n_out / n_g;
+          for (int64_t r = 0; r < n_g; ++r)
+            for (int64_t c = 0; c < inner; ++c) po[r * inner + c] = pg[r] * scale;
+          return;
+        }
+        size_t ones = 0;
+        while (ones < dims.size() && kd[ones] == 1) ++ones;
+        if (small && std::equal(kd.begin() + static_cast<std::ptrdiff_t>(ones), kd.end(),
+                                  dims.begin() + static_cast<std::ptrdiff_t>(ones))) {  // kd = [1, ..., 1, dj..]
+          for (int64_t r = 0; r < n_out / n_g; ++r)
+            for (int64_t c = 0; c < n_g; ++c) po[r * n_g + c] = pg[c] * scale;
+          return;
+        }
         for_each_with_reduced(ctx, dims, kd, [&](int64_t i, int64_t j) { po[i] = pg[j] * scale; });
       });
     });
