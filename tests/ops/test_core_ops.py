@@ -20,13 +20,14 @@ def test_binary_broadcasting(device, op, ref, sa, sb):
 @pytest.mark.parametrize("device", available_devices())
 @pytest.mark.parametrize("ta", [False, True])
 @pytest.mark.parametrize("tb", [False, True])
-def test_matmul(device, ta, tb):
-    a = rand(4, 3, seed=1)
-    b = rand(3, 5, seed=2)
+@pytest.mark.parametrize("m,k,n", [(4, 3, 5), (1, 30, 10), (40, 30, 20)])  # the CPU kernel's direct loop; BLAS
+def test_matmul(device, ta, tb, m, k, n):
+    a = rand(m, k, seed=1)
+    b = rand(k, n, seed=2)
     a_in = a.T.copy() if ta else a
     b_in = b.T.copy() if tb else b
     check_op(lambda x, y: tf.matmul(x, y, transpose_a=ta, transpose_b=tb), [a_in, b_in], lambda x, y: a @ b,
-             device=device)
+             device=device, grad=m * k * n < 1000)
 
 
 @pytest.mark.parametrize("device", available_devices())

@@ -81,6 +81,24 @@ def test_sparse_softmax_cross_entropy_gradient_and_stability(device):
     np.testing.assert_allclose(g, _softmax(x) - np.eye(3)[labels], atol=1e-12)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_sparse_softmax_cross_entropy_float32_over_a_wide_range(device):
+    # float32 exponentiates with a vectorized polynomial (<= 2 ulp): loss and backprop stay
+    # within float32 rounding of the float64 reference for logits spanning e^-60..e^60.
+    x = np.random.default_rng(5).uniform(-60.0, 60.0, (67, 7))
+    x[3] = [0.0, -200.0, 50.0, np.float32(88.0), -88.0, 1e-3, 7.0]
+    labels = np.random.default_rng(6).integers(0, 7, 67).astype(np.int64)
+
+    def loss_and_grad(t, z):
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=z, logits=t)
+        return [loss, tf.gradients(loss, t)[0]]
+
+    loss, backprop = run_op(loss_and_grad, [x.astype(np.float32), labels], device)
+    x32 = x.astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(loss, _sparse_ref(x32, labels), rtol=2e-6, atol=1e-5)
+    np.testing.assert_allclose(backprop, _softmax(x32) - np.eye(7)[labels], rtol=1e-5, atol=1e-7)
+
+
 def test_sparse_softmax_cross_entropy_label_out_of_range():
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, [None, 5])
@@ -191,7 +209,7 @@ def test_bias_add(device, shape):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape", [(100000, 7), (3000, 512), (5, 3)])
+@pytest.mark.parametrize("shape", [(100000, 7), (3000, 512), (5, 3), (256, 3), (257, 10), (131, 70), (1, 1)])
 def test_bias_add_large_float32_and_its_gradient(device, shape):
     v = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     b = np.random.default_rng(3).standard_normal(shape[-1]).astype(np.float32)

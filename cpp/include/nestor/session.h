@@ -49,6 +49,8 @@ class Plan {
   // Device placement (exec/placement.h): the copy steps' nodes and kernels, owned here.
   std::vector<std::unique_ptr<Node>> copy_nodes;
   std::vector<std::unique_ptr<KernelFn>> copy_kernels;
+  // Values folded at compile time (exec/fold.h): slot -> tensor, placed before the first step.
+  std::vector<std::pair<int, Tensor>> constants;
 };
 
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "placement.h"
+#include "fold.h"
 #include "nestor/backend.h"
 
 namespace nestor {
@@ -186,6 +187,9 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
     if (kv.second >= 0) plan->steps[static_cast<size_t>(kv.second)].release.push_back(kv.first);
   // Device sessions: per-node device, copies between devices (exec/placement.h).
   if (device_.type != DeviceType::kCpu) place_plan(*this, g, *plan);
+  // ---- compile-time folding (exec/fold.h); device sessions keep their const steps for placement.
+  if (device_.type == DeviceType::kCpu) fold_plan(*this, *plan);
+  // ---- end folding
   return plan;
 }
 
@@ -196,6 +200,7 @@ void Session::execute(const Plan& plan, std::vector<Tensor>& slots) {
   ctx.alloc_ = &alloc;
   ctx.pool_ = pool_.get();
   ctx.session_ = this;
+  for (const auto& c : plan.constants) slots[static_cast<size_t>(c.first)] = c.second;  // exec/fold.h
   for (const PlanStep& st : plan.steps) {
     in_ptrs.resize(st.in_slots.size());
     for (size_t i = 0; i < st.in_slots.size(); ++i)

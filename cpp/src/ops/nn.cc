@@ -4,8 +4,10 @@
 // by the maximum first, so logits of any magnitude give finite results.
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "common.h"
+#include "fast_math.h"
 
 namespace nestor {
 namespace {
@@ -248,9 +250,6 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
       }
       Tensor& loss = ctx.allocate_output(0, x.dtype(), z.dims());
       Tensor& bp = ctx.allocate_output(1, x.dtype(), x.dims());
-      Lanes l;
-      l.A = N;
-      l.R = C;
       NESTOR_DISPATCH_FLOAT(x.dtype(), ctx.node().op, [&] {
         using T = scalar_t;
         const T* px = x.data<T>();
@@ -258,18 +257,27 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
         T* pb = bp.data<T>();
         NESTOR_DISPATCH_INDEX(z.dtype(), ctx.node().op, [&] {
           const scalar_t* pz = z.data<scalar_t>();
-          for_each_lane(ctx, l, [&](int64_t off, auto, int64_t q) {
-            const T* p = px + off;
-            T* b = pb + off;
-            T m = lane_max(p, C, 1);
-            T s = 0;
-            for (int64_t r = 0; r < C; ++r) s += (b[r] = std::exp(p[r] - m));  // one exp per logit
-            T ls = std::log(s), inv = T(1) / s;
-            for (int64_t r = 0; r < C; ++r) b[r] *= inv;
-            int64_t lab = static_cast<int64_t>(pz[q]);
-            pb[off + lab] -= T(1);
-            pl[q] = ls - (p[lab] - m);
-          });
+          // Per block of rows: shift by the row max, one contiguous (vectorized) exp over the
+          // block, then normalize. loss = log(sum) - (x[label] - max).
+          parallel_elems(ctx, N, [&](int64_t s, int64_t e) {
+            for (int64_t q = s; q < e; ++q) {
+              const T* p = px + q * C;
+              T* b = pb + q * C;
+              T m = lane_max(p, C, 1);
+              for (int64_t r = 0; r < C; ++r) b[r] = p[r] - m;
+              pl[q] = -b[static_cast<int64_t>(pz[q])];
+            }
+            ops::exp_inplace(pb + s * C, (e - s) * C);
+            for (int64_t q = s; q < e; ++q) {
+              T* b = pb + q * C;
+              T sum = 0;
+              for (int64_t r = 0; r < C; ++r) sum += b[r];
+              T inv = T(1) / sum;
+              for (int64_t r = 0; r < C; ++r) b[r] *= inv;
+              b[static_cast<int64_t>(pz[q])] -= T(1);
+              pl[q] += std::log(sum);
+            }
+          }, std::max<int64_t>(1, 8192 / std::max<int64_t>(C, 1)));
         });
       });
     });
@@ -367,14 +375,23 @@ NESTOR_OP("bias_add")
       Tensor& o = ctx.allocate_output(0, v.dtype(), v.dims());
       int64_t C = b.dim(0);
       int64_t N = C ? v.num_elements() / C : 0;
+      if (N == 0) return;
+      // The bias repeated over G rows (G * C >= 64 elements), so each group of G rows is one
+      // long contiguous loop that vectorizes even when C is 3 or 10.
+      const int64_t G = (64 + C - 1) / C;
       NESTOR_DISPATCH_NUMERIC(v.dtype(), "bias_add", [&] {
         const scalar_t* pv = v.data<scalar_t>();
         const scalar_t* pb = b.data<scalar_t>();
         scalar_t* po = o.data<scalar_t>();
-        parallel_elems(ctx, N, [&](int64_t s, int64_t e) {
-          for (int64_t r = s; r < e; ++r)
-            for (int64_t c = 0; c < C; ++c) po[r * C + c] = pv[r * C + c] + pb[c];
-        }, std::max<int64_t>(1, 32768 / std::max<int64_t>(C, 1)));
+        std::vector<scalar_t> row(static_cast<size_t>(G * C));
+        for (int64_t g = 0; g < G; ++g) std::copy(pb, pb + C, row.begin() + g * C);
+        const scalar_t* pr = row.data();
+        parallel_elems(ctx, (N + G - 1) / G, [&](int64_t s, int64_t e) {
+          for (int64_t q = s; q < e; ++q) {
+            int64_t off = q * G * C, len = std::min(G, N - q * G) * C;
+            for (int64_t j = 0; j < len; ++j) po[off + j] = pv[off + j] + pr[j];
+          }
+        }, std::max<int64_t>(1, 32768 / (G * C)));
       });
     });
 

@@ -12,6 +12,8 @@
 #include <limits>
 #include <memory>
 
+#include <vector>
+
 #include "common.h"
 
 namespace nestor {
@@ -458,6 +460,28 @@ NESTOR_OP("broadcast_reduced")
         scalar_t scale = mean && count ? scalar_t(1) / static_cast<scalar_t>(count) : scalar_t(1);
         if (mean && std::is_integral_v<scalar_t>)
           ctx.fail(Code::kInvalidArgument, "mean gradients need a float dtype, got ", dtype_name(gr.dtype()));
+        // Small outputs whose reduced axes are all trailing (a loss per row back to [rows,
+        // classes]) or all leading: plain repeat loops instead of the per-row index mapping.
+        size_t lead = 0;
+        while (lead < dims.size() && kd[lead] == dims[lead]) ++lead;
+        size_t tail = lead;
+        while (tail < dims.size() && kd[tail] == 1) ++tail;
+        const int64_t n_out = num_elements(dims), n_g = gr.num_elements();
+        const bool small = n_out <= 65536 && n_g > 0;  // larger ones go over the pool below
+        if (small && tail == dims.size()) {  // kd = [d0..dj, 1, ..., 1]
+          const int64_t inner = n_out / n_g;
+          for (int64_t r = 0; r < n_g; ++r)
+            for (int64_t c = 0; c < inner; ++c) po[r * inner + c] = pg[r] * scale;
+          return;
+        }
+        size_t ones = 0;
+        while (ones < dims.size() && kd[ones] == 1) ++ones;
+        if (small && std::equal(kd.begin() + static_cast<std::ptrdiff_t>(ones), kd.end(),
+                                  dims.begin() + static_cast<std::ptrdiff_t>(ones))) {  // kd = [1, ..., 1, dj..]
+          for (int64_t r = 0; r < n_out / n_g; ++r)
+            for (int64_t c = 0; c < n_g; ++c) po[r * n_g + c] = pg[c] * scale;
+          return;
+        }
         for_each_with_reduced(ctx, dims, kd, [&](int64_t i, int64_t j) { po[i] = pg[j] * scale; });
       });
     });
@@ -636,7 +660,29 @@ NESTOR_OP("bias_add_grad")
       Tensor& o = ctx.allocate_output(0, x.dtype(), {C});
       int64_t N = C ? x.num_elements() / C : 0;
       NESTOR_DISPATCH_NUMERIC(x.dtype(), "bias_add_grad", [&] {
-        reduce3(ctx, x.data<scalar_t>(), o.data<scalar_t>(), 1, N, C, SumR<scalar_t>{});
+        if (N * C > 65536 || C == 0) {  // large: reduce3 splits the rows over the pool
+          reduce3(ctx, x.data<scalar_t>(), o.data<scalar_t>(), 1, N, C, SumR<scalar_t>{});
+          return;
+        }
+        // Small: sums of G rows at a time into G * C >= 64 partial sums (one contiguous loop
+        // that vectorizes even for C = 3), then the G partials of each column are added.
+        const int64_t G = (64 + C - 1) / C, L = G * C;
+        const scalar_t* px = x.data<scalar_t>();
+        std::vector<scalar_t> acc(static_cast<size_t>(L), scalar_t(0));
+        scalar_t* pa = acc.data();
+        int64_t full = N / G;
+        for (int64_t q = 0; q < full; ++q) {
+          const scalar_t* blk = px + q * L;
+          for (int64_t j = 0; j < L; ++j) pa[j] += blk[j];
+        }
+        const scalar_t* tail = px + full * L;
+        for (int64_t j = 0; j < (N - full * G) * C; ++j) pa[j] += tail[j];
+        scalar_t* po = o.data<scalar_t>();
+        for (int64_t c = 0; c < C; ++c) {
+          scalar_t s = 0;
+          for (int64_t g = 0; g < G; ++g) s += pa[g * C + c];
+          po[c] = s;
+        }
       });
     });
 

@@ -158,16 +158,22 @@ template <class K>
 struct Layout {
   static constexpr int kDenseInputs = static_cast<int>(sizeof(K::kInputs) / sizeof(K::kInputs[0]));
   static int grad_index() {
-    for (int j = 0; j < kDenseInputs; ++j)
-      if (std::string(K::kInputs[j]) == "grad" || std::string(K::kInputs[j]) == "delta") return j;
-    return -1;
+    static const int gi = [] {
+      for (int j = 0; j < kDenseInputs; ++j)
+        if (std::string(K::kInputs[j]) == "grad" || std::string(K::kInputs[j]) == "delta") return j;
+      return -1;
+    }();
+    return gi;
   }
   // Position in the op's inputs of dense input j; sparse ops put `indices` right after grad.
   static int pos(int j, bool sparse) { return sparse && j > grad_index() ? j + 1 : j; }
-  static std::vector<int> scalars() {
-    std::vector<int> s;
-    for (int j = K::kVars; j < kDenseInputs; ++j)
-      if (j != grad_index()) s.push_back(j);
+  static const std::vector<int>& scalars() {  // built once per optimizer kind
+    static const std::vector<int> s = [] {
+      std::vector<int> v;
+      for (int j = K::kVars; j < kDenseInputs; ++j)
+        if (j != grad_index()) v.push_back(j);
+      return v;
+    }();
     return s;
   }
 };
@@ -291,11 +297,12 @@ void apply_kernel(KernelCtx& ctx) {
   Variable* vars[NV];
   for (int i = 0; i < NV; ++i) vars[i] = &ctx.ref(i);
   // Lock each distinct variable once, in address order (no lock-order inversions).
-  std::vector<Variable*> order(vars, vars + NV);
-  std::sort(order.begin(), order.end());
-  order.erase(std::unique(order.begin(), order.end()), order.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  for (Variable* v : order) locks.emplace_back(v->mu);
+  Variable* order[NV];
+  std::copy(vars, vars + NV, order);
+  std::sort(order, order + NV);
+  const int distinct = static_cast<int>(std::unique(order, order + NV) - order);
+  std::unique_lock<std::mutex> locks[NV];
+  for (int i = 0; i < distinct; ++i) locks[i] = std::unique_lock<std::mutex>(order[i]->mu);
   for (int i = 0; i < NV; ++i)
     if (!vars[i]->initialized)
       ctx.fail(Code::kFailedPrecondition, "Attempting to use uninitialized value ", vars[i]->name);
@@ -314,7 +321,7 @@ void apply_kernel(KernelCtx& ctx) {
   NESTOR_DISPATCH_FLOAT(var.dtype(), ctx.node().op, [&] {
     using T = scalar_t;
     Hyper<T> h;
-    std::vector<int> sc = L::scalars();
+    const std::vector<int>& sc = L::scalars();
     for (size_t k = 0; k < sc.size(); ++k) h.s[k] = ctx.input(L::pos(sc[k], kSparse)).template data<T>()[0];
     h.nesterov = ctx.attr_or<bool>("use_nesterov", false);
     K::prepare(ctx, h);
