@@ -56,7 +56,8 @@ def _runtime_dir() -> str:
         pass
     for cfg in sorted(glob.glob(os.path.join(ROOT, "build", "*", "nestorConfig.cmake"))):
         cache = os.path.join(os.path.dirname(cfg), "CMakeCache.txt")
-        if os.path.exists(cache) and "NESTOR_SANITIZE:BOOL=ON" not in open(cache).read():
+        text = open(cache).read() if os.path.exists(cache) else "NESTOR_SANITIZE:BOOL=ON"
+        if "NESTOR_SANITIZE:BOOL=ON" not in text and "SKBUILD" not in text:  # not ASan, not a wheel build
             return os.path.dirname(cfg)
     sys.exit("serving.py: no nestor runtime found: pip install the wheel, or build with CMake "
              "(cmake -S . -B build/dev -G Ninja && ninja -C build/dev)")
