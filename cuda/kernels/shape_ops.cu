@@ -2,6 +2,7 @@
 // host memory), reshape (a view; the new shape is read on the host), zeros_like,
 // ones_like, cast.
 #include "kernels/common.cuh"
+#include "ops/shape_util.h"
 
 namespace nestor {
 namespace cuda {
@@ -18,31 +19,6 @@ NESTOR_REGISTER_KERNEL("shape", DeviceType::kCuda, ([](KernelCtx& ctx) {
   }
   ctx.set_output(0, o);
 }));
-
-Dims resolve_reshape(const KernelCtx& c, const Dims& from, Dims spec, int64_t n) {
-  int unknown = -1;
-  int64_t known = 1;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    if (spec[i] == -1) {
-      if (unknown >= 0) c.fail(Code::kInvalidArgument, "only one dimension of the new shape may be -1, got ", dims_str(spec));
-      unknown = static_cast<int>(i);
-    } else if (spec[i] < 0) {
-      c.fail(Code::kInvalidArgument, "invalid dimension ", spec[i], " in new shape ", dims_str(spec));
-    } else {
-      known *= spec[i];
-    }
-  }
-  if (unknown >= 0) {
-    if (known == 0 || n % known != 0)
-      c.fail(Code::kInvalidArgument, "Input to reshape is a tensor with ", n, " values (shape ", dims_str(from),
-             "), which cannot be reshaped to ", dims_str(spec));
-    spec[static_cast<size_t>(unknown)] = n / known;
-  } else if (known != n) {
-    c.fail(Code::kInvalidArgument, "Input to reshape is a tensor with ", n, " values (shape ", dims_str(from),
-           "), but the requested shape ", dims_str(spec), " has ", known);
-  }
-  return spec;
-}
 
 const KernelPlacementRegistrar reshape_place("reshape", DeviceType::kCuda, KernelPlacement{{1}, {}, nullptr});
 NESTOR_REGISTER_KERNEL("reshape", DeviceType::kCuda, ([](KernelCtx& ctx) {

@@ -5,6 +5,7 @@
 
 #include "../core/blas.h"
 #include "common.h"
+#include "shape_util.h"
 
 namespace nestor {
 namespace {
@@ -114,31 +115,10 @@ NESTOR_OP("matmul")
       const Tensor& a = ctx.input(0);
       const Tensor& b = ctx.input(1);
       bool ta = ctx.attr_or<bool>("transpose_a", false), tb = ctx.attr_or<bool>("transpose_b", false);
-      int ra = a.rank(), rb = b.rank();
-      if (ra < 2 || rb < 2)
-        ctx.fail(Code::kInvalidArgument, "inputs must have rank >= 2, got ", dims_str(a.dims()), " and ",
-                 dims_str(b.dims()));
-      int64_t m = ta ? a.dim(ra - 1) : a.dim(ra - 2);
-      int64_t k = ta ? a.dim(ra - 2) : a.dim(ra - 1);
-      int64_t kb = tb ? b.dim(rb - 1) : b.dim(rb - 2);
-      int64_t n = tb ? b.dim(rb - 2) : b.dim(rb - 1);
-      if (k != kb)
-        ctx.fail(Code::kInvalidArgument, "Matrix size-incompatible: In[0]: ", dims_str(a.dims()), ", In[1]: ",
-                 dims_str(b.dims()));
-      Dims out(a.dims().begin(), a.dims().end() - 2);
-      int64_t batch = 1;
-      for (auto d : out) batch *= d;
-      bool fold = rb == 2 && ra > 2;
-      if (rb > 2) {
-        if (ra != rb) ctx.fail(Code::kInvalidArgument, "batched inputs must have the same rank");
-        for (int i = 0; i < ra - 2; ++i)
-          if (a.dim(i) != b.dim(i))
-            ctx.fail(Code::kInvalidArgument, "batch dimensions differ: ", dims_str(a.dims()), " vs ",
-                     dims_str(b.dims()));
-      }
-      out.push_back(m);
-      out.push_back(n);
-      Tensor& o = ctx.allocate_output(0, a.dtype(), out);
+      MatmulDims md = matmul_dims(ctx, a, b, ta, tb);
+      int64_t m = md.m, n = md.n, k = md.k, batch = md.batch;
+      bool fold = md.fold;
+      Tensor& o = ctx.allocate_output(0, a.dtype(), md.out);
       if (fold) {
         m *= batch;
         batch = 1;

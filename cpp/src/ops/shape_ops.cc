@@ -1,6 +1,7 @@
 // shape, reshape, zeros_like, ones_like, cast and indexed_slices_to_dense: the ops that
 // autodiff itself builds, so the core cannot work without them.
 #include "common.h"
+#include "shape_util.h"
 
 namespace nestor {
 namespace {
@@ -22,33 +23,6 @@ NESTOR_OP("shape")
         else o.data<int64_t>()[i] = d[i];
       }
     });
-
-// Resolves one -1 in `spec` against `n` elements; fails naming the shapes.
-template <typename Ctx>
-Dims resolve_reshape(const Ctx& c, const Dims& from, Dims spec, int64_t n) {
-  int unknown = -1;
-  int64_t known = 1;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    if (spec[i] == -1) {
-      if (unknown >= 0) c.fail(Code::kInvalidArgument, "only one dimension of the new shape may be -1, got ", dims_str(spec));
-      unknown = static_cast<int>(i);
-    } else if (spec[i] < 0) {
-      c.fail(Code::kInvalidArgument, "invalid dimension ", spec[i], " in new shape ", dims_str(spec));
-    } else {
-      known *= spec[i];
-    }
-  }
-  if (unknown >= 0) {
-    if (known == 0 || n % known != 0)
-      c.fail(Code::kInvalidArgument, "Input to reshape is a tensor with ", n, " values (shape ", dims_str(from),
-             "), which cannot be reshaped to ", dims_str(spec));
-    spec[static_cast<size_t>(unknown)] = n / known;
-  } else if (known != n) {
-    c.fail(Code::kInvalidArgument, "Input to reshape is a tensor with ", n, " values (shape ", dims_str(from),
-           "), but the requested shape ", dims_str(spec), " has ", known);
-  }
-  return spec;
-}
 
 struct ShapeFail {
   const ShapeCtx& c;
