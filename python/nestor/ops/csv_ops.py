@@ -122,8 +122,8 @@ def decode_csv(records: Any, record_defaults: Sequence[Any], field_delim: str = 
     arr = np.asarray(records, dtype=object)
     shape = arr.shape
     recs = [r.decode() if isinstance(r, bytes) else str(r) for r in arr.reshape(-1)]
-    quoted = use_quote_delim and any('"' in r for r in recs)
-    rows = [(_split_quoted(r, field_delim, i) if quoted else r.split(field_delim)) for i, r in enumerate(recs)]
+    rows = [(_split_quoted(r, field_delim, i) if use_quote_delim and '"' in r else r.split(field_delim))
+            for i, r in enumerate(recs)]
     cols = select_cols if select_cols is not None else range(len(specs))
     for i, fields in enumerate(rows):
         if select_cols is None and len(fields) != len(specs):

@@ -37,9 +37,8 @@ def _unused_partitioner(partitioner: Any, arg: str) -> None:
 
 def _v1_dnn_optimizer(optimizer: Any) -> Any:
     """A name becomes a factory of that optimizer at TF1's DNN learning rate 0.05."""
-    _common.check_optimizer_arg(optimizer)
+    _common.check_optimizer_arg(optimizer)  # unknown names fail here, at construction
     if isinstance(optimizer, str):
-        get_optimizer_instance(optimizer)  # unknown names fail here, at construction
         return functools.partial(get_optimizer_instance, optimizer, _DNN_LEARNING_RATE)
     return optimizer
 
