@@ -222,3 +222,39 @@ TEST(ThreadPool, ExceptionsInChunksReachTheCaller) {
   pool.parallel_for(1000, 10, [&](int64_t b, int64_t e) { sum += e - b; });
   EXPECT_EQ(sum.load(), 1000);
 }
+
+// Parts that wait for each other (as OpenBLAS's threaded GEMM parts do) finish only when the
+// pool runs them all at once; a bounded wait turns a sequential run into a failure, not a hang.
+TEST(ThreadPool, RunConcurrentlyStartsEveryPartAtOnce) {
+  for (int threads : {2, 3, 4}) {
+    ThreadPool pool(threads);
+    for (int rep = 0; rep < 50; ++rep) {
+      std::atomic<int> arrived{0};
+      std::atomic<bool> all_met{true};
+      ASSERT_TRUE(pool.try_run_concurrently(threads, [&](int64_t b, int64_t e) {
+        ASSERT_EQ(e, b + 1);
+        ++arrived;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (arrived.load() < threads)
+          if (std::chrono::steady_clock::now() > deadline) {
+            all_met = false;
+            return;
+          }
+      }));
+      EXPECT_TRUE(all_met.load()) << threads << " threads, repetition " << rep;
+    }
+  }
+}
+
+TEST(ThreadPool, RunConcurrentlyRefusesWhatItCannotPromise) {
+  ThreadPool pool(2);
+  bool ran = false;
+  EXPECT_FALSE(pool.try_run_concurrently(3, [&](int64_t, int64_t) { ran = true; }));  // more parts than threads
+  EXPECT_FALSE(ran);
+  std::atomic<int> nested_refused{0};
+  pool.parallel_for(2, 1, [&](int64_t, int64_t) {  // the pool is busy with this call
+    if (!pool.try_run_concurrently(2, [&](int64_t, int64_t) { ran = true; })) ++nested_refused;
+  });
+  EXPECT_EQ(nested_refused.load(), 2);
+  EXPECT_FALSE(ran);
+}

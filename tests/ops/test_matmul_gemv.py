@@ -37,3 +37,52 @@ def test_matmul_batched_rows():
     a = rand(3, 1, 4, seed=1)  # each batch entry is one row
     b = rand(3, 4, 2, seed=2)
     check_op(tf.matmul, [a, b], np.matmul)
+
+
+def _product(a, b, threads):
+    with tf.Graph().as_default():
+        x = tf.placeholder(a.dtype, a.shape)
+        y = tf.placeholder(b.dtype, b.shape)
+        out = tf.matmul(x, y)
+        with tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=threads)) as sess:
+            return sess.run(out, {x: a, y: b})
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("m,k,n", [(1, 517, 1001), (1003, 333, 1), (300, 130, 257)])
+def test_matmul_split_over_session_threads(threads, m, k, n):
+    """Matrix-vector products cut over the session's threads (ragged last part), and a GEMM
+    large enough for OpenBLAS to thread, whose parts run on the same pool."""
+    rng = np.random.default_rng(m + n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    np.testing.assert_allclose(_product(a, b, threads), a.astype(np.float64) @ b.astype(np.float64),
+                               rtol=1e-4, atol=1e-3 * np.sqrt(k))
+
+
+def test_threaded_matmuls_in_concurrent_sessions():
+    """Sessions on several Python threads (the GIL is released while they run) each put their
+    products on their own pool; results stay exact and nothing waits on another session."""
+    import threading
+    rng = np.random.default_rng(7)
+    cases = [(rng.standard_normal((256, 200)).astype(np.float32), rng.standard_normal((200, 300)).astype(np.float32))
+             for _ in range(4)]
+    results, errors = {}, []
+
+    def worker(i):
+        try:
+            a, b = cases[i]
+            for _ in range(5):
+                results[i] = _product(a, b, 2)
+        except Exception as e:  # reported below with the case number
+            errors.append((i, e))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert not any(t.is_alive() for t in threads), "a session never finished"
+    for i, (a, b) in enumerate(cases):
+        np.testing.assert_allclose(results[i], a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-3)

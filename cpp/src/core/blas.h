@@ -5,14 +5,17 @@
 #include <cstdint>
 
 namespace nestor {
+class ThreadPool;
 namespace blas {
 
-// Row-major C[m,n] = alpha * op(A) * op(B) + beta * C.
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-          const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+// Row-major C[m,n] = alpha * op(A) * op(B) + beta * C. Threaded parts run on `pool` (nullptr:
+// one thread): OpenBLAS's own through its thread callback, matrix-vector ones split by us.
+void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+          const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 void set_num_threads(int n);
+bool uses_caller_threads();  // true when OpenBLAS runs its threaded parts on our pools
 const char* library_name();
 
 }  // namespace blas

@@ -1,7 +1,6 @@
 // matmul(a, b; transpose_a, transpose_b): 2-D GEMM through the CPU BLAS; batched when
 // both inputs have rank >= 3 with equal batch dims, or when b is 2-D (a's leading dims
 // are folded into rows).
-#include <atomic>
 
 #include "../core/blas.h"
 #include "common.h"
@@ -9,19 +8,6 @@
 
 namespace nestor {
 namespace {
-
-// OpenBLAS splits any GEMM above ~256K multiply-adds over its threads; for small ones the
-// hand-off costs more than it saves, and a worker descheduled by another busy thread
-// (the input pipeline, a second session) stalls the caller for milliseconds. Small
-// products therefore run on one BLAS thread, large ones on the session's thread count.
-void choose_blas_threads(const KernelCtx& ctx, double multiply_adds) {
-  static std::atomic<int> current{-1};
-  int want = multiply_adds < 8.0e6 ? 1 : ctx.pool().num_threads();
-  if (current.load(std::memory_order_relaxed) != want) {
-    blas::set_num_threads(want);
-    current.store(want, std::memory_order_relaxed);
-  }
-}
 
 // Products of at most kSmallGemm multiply-adds (a batch-1 prediction through a small DNN)
 // skip the BLAS: its fixed cost per call (argument checks, blocking set-up) is ~1000
@@ -137,10 +123,9 @@ NESTOR_OP("matmul")
           for (int64_t i = 0; i < batch; ++i) small_gemm(ta, tb, m, n, k, pa + i * sa, pb + i * sb, po + i * so);
           return;
         }
-        if constexpr (std::is_floating_point_v<T>) choose_blas_threads(ctx, static_cast<double>(m) * n * k);
         for (int64_t i = 0; i < batch; ++i) {
           if constexpr (std::is_floating_point_v<T>) {
-            blas::gemm(ta, tb, m, n, k, T(1), pa + i * sa, ta ? m : k, pb + i * sb, tb ? k : n, T(0), po + i * so, n);
+            blas::gemm(&ctx.pool(), ta, tb, m, n, k, T(1), pa + i * sa, ta ? m : k, pb + i * sb, tb ? k : n, T(0), po + i * so, n);
           } else {
             for (int64_t r = 0; r < m; ++r)
               for (int64_t c = 0; c < n; ++c) {
