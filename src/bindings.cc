@@ -8,7 +8,6 @@
 
 #include <cstring>
 
-#include "../cpp/src/core/blas.h"
 #include "nestor/backend.h"
 #include "nestor/graph.h"
 #include "nestor/op.h"
@@ -343,8 +342,6 @@ PYBIND11_MODULE(_native, m) {
   m.def("set_allow_tf32", &set_allow_tf32);
   m.def("allow_tf32", &allow_tf32);
   m.def("registry_self_test", [] { return OpRegistry::global().self_test(); });
-  m.def("set_blas_threads", &blas::set_num_threads);
-  m.def("blas_library", &blas::library_name);
   m.def("default_num_threads", &default_num_threads);
   m.def("cpu_cached_bytes", [] { return cpu_allocator().cached_bytes(); });
 }

@@ -64,16 +64,9 @@ NESTOR_REGISTER_KERNEL("sum_to", DeviceType::kCuda, ([](KernelCtx& ctx) {
     ctx.set_output(0, x);
     return;
   }
-  if (target.size() > x.dims().size())
-    ctx.fail(Code::kInvalidArgument, "cannot sum shape ", dims_str(x.dims()), " to ", dims_str(target));
-  Dims full(x.dims().size() - target.size(), 1);
-  full.insert(full.end(), target.begin(), target.end());
+  Dims full = sum_to_dims(ctx, x.dims(), target);
   std::vector<char> mask(full.size(), 0);
-  for (size_t i = 0; i < full.size(); ++i) {
-    if (full[i] != 1 && full[i] != x.dims()[i])
-      ctx.fail(Code::kInvalidArgument, "cannot sum shape ", dims_str(x.dims()), " to ", dims_str(target));
-    mask[i] = full[i] == 1 && x.dims()[i] != 1;
-  }
+  for (size_t i = 0; i < full.size(); ++i) mask[i] = full[i] == 1 && x.dims()[i] != 1;
   Tensor& o = ctx.allocate_output(0, x.dtype(), target);
   NESTOR_DISPATCH_NUMERIC(x.dtype(), "sum_to", [&] { reduce_axes<scalar_t, SumOp>(ctx, x, mask, o, false); });
 }));

@@ -11,6 +11,7 @@
 
 #include "backend/cuda_backend.h"
 #include "nestor/op.h"
+#include "ops/shape_util.h"  // broadcast_dims and the other shape rules, shared with the CPU kernels
 
 namespace nestor {
 namespace cuda {
@@ -30,20 +31,6 @@ inline unsigned blocks_for(int64_t n) {
 inline void check_rank(const KernelCtx& ctx, const Tensor& t) {
   if (t.rank() > kMaxRank)
     ctx.fail(Code::kUnimplemented, "CUDA kernels support rank <= ", kMaxRank, ", got shape ", dims_str(t.dims()));
-}
-
-// numpy broadcasting of runtime shapes (same rule and message as the CPU kernels).
-inline Dims broadcast_dims(const KernelCtx& c, const Dims& a, const Dims& b) {
-  size_t r = std::max(a.size(), b.size());
-  Dims out(r);
-  for (size_t i = 0; i < r; ++i) {
-    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (da == db || db == 1) out[i] = da;
-    else if (da == 1) out[i] = db;
-    else c.fail(Code::kInvalidArgument, "Incompatible shapes: ", dims_str(a), " vs. ", dims_str(b));
-  }
-  return out;
 }
 
 // Output linear index -> input offset for an input broadcast to `out` (strides 0 where

@@ -174,16 +174,8 @@ const KernelPlacementRegistrar sparse_xent_place("sparse_softmax_cross_entropy_w
 NESTOR_REGISTER_KERNEL("sparse_softmax_cross_entropy_with_logits", DeviceType::kCuda, ([](KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& z = ctx.input(1);
-  if (x.rank() < 1 || z.rank() != x.rank() - 1 || !std::equal(z.dims().begin(), z.dims().end(), x.dims().begin()))
-    ctx.fail(Code::kInvalidArgument, "logits and labels must have the same leading dimensions, got logits shape ",
-             dims_str(x.dims()), " and labels shape ", dims_str(z.dims()));
+  check_sparse_labels(ctx, x, z);
   int64_t C = x.dims().back(), N = z.num_elements();
-  for (int64_t i = 0; i < N; ++i) {
-    int64_t lab = z.scalar_as_int(i);
-    if (lab < 0 || lab >= C)
-      ctx.fail(Code::kInvalidArgument, "Received a label value of ", lab, " at position ", i,
-               " which is outside the valid range of [0, ", C, ")");
-  }
   CudaBackend& be = CudaBackend::of(ctx);
   Tensor& loss = ctx.allocate_output(0, x.dtype(), z.dims());
   Tensor& bp = ctx.allocate_output(1, x.dtype(), x.dims());

@@ -13,8 +13,6 @@
 #define NESTOR_BLAS_CAT2(a, b) a##b
 #define NESTOR_BLAS_CAT(a, b) NESTOR_BLAS_CAT2(a, b)
 #define NESTOR_BLAS(name) NESTOR_BLAS_CAT(NESTOR_BLAS_PREFIX, name)
-#define NESTOR_STR2(x) #x
-#define NESTOR_STR(x) NESTOR_STR2(x)
 
 // CBLAS enums are passed as int: RowMajor = 101, NoTrans = 111, Trans = 112.
 extern "C" {
@@ -150,9 +148,6 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, d
 
 bool uses_caller_threads() { return callback_installed; }
 
-void set_num_threads(int n) { use_blas_threads(n); }
-
-const char* library_name() { return "OpenBLAS (" NESTOR_STR(NESTOR_BLAS_PREFIX) ")"; }
 
 }  // namespace blas
 }  // namespace nestor

@@ -1,4 +1,4 @@
-// The CPU BLAS, behind two functions. The library (OpenBLAS from the scipy-openblas32
+// The CPU BLAS, behind gemm. The library (OpenBLAS from the scipy-openblas32
 // wheel, symbols prefixed) is chosen in CMakeLists.txt; NESTOR_BLAS_PREFIX names it.
 #pragma once
 
@@ -14,9 +14,7 @@ void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, in
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
           const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
-void set_num_threads(int n);
 bool uses_caller_threads();  // true when OpenBLAS runs its threaded parts on our pools
-const char* library_name();
 
 }  // namespace blas
 }  // namespace nestor

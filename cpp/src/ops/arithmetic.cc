@@ -129,13 +129,7 @@ NESTOR_OP("sum_to")
         ctx.set_output(0, x);
         return;
       }
-      if (target.size() > x.dims().size())
-        ctx.fail(Code::kInvalidArgument, "cannot sum shape ", dims_str(x.dims()), " to ", dims_str(target));
-      Dims full(x.dims().size() - target.size(), 1);
-      full.insert(full.end(), target.begin(), target.end());
-      for (size_t i = 0; i < full.size(); ++i)
-        if (full[i] != 1 && full[i] != x.dims()[i])
-          ctx.fail(Code::kInvalidArgument, "cannot sum shape ", dims_str(x.dims()), " to ", dims_str(target));
+      Dims full = sum_to_dims(ctx, x.dims(), target);
       Tensor& o = ctx.allocate_output(0, x.dtype(), target);
       NESTOR_DISPATCH_NUMERIC(x.dtype(), "sum_to", [&] {
         scalar_t* po = o.data<scalar_t>();

@@ -21,19 +21,6 @@ PartialShape broadcast_shapes(const ShapeCtx& c, const PartialShape& a, const Pa
   return PartialShape(out);
 }
 
-Dims broadcast_dims(const KernelCtx& c, const Dims& a, const Dims& b) {
-  size_t r = std::max(a.size(), b.size());
-  Dims out(r);
-  for (size_t i = 0; i < r; ++i) {
-    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
-    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (da == db || db == 1) out[i] = da;
-    else if (da == 1) out[i] = db;
-    else c.fail(Code::kInvalidArgument, "Incompatible shapes: ", dims_str(a), " vs. ", dims_str(b));
-  }
-  return out;
-}
-
 BroadcastIndex::BroadcastIndex(const Dims& out, const Dims& in) : out_dims(out), strides(out.size(), 0) {
   size_t off = out.size() - in.size();
   int64_t s = 1;

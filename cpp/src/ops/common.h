@@ -6,6 +6,7 @@
 
 #include "nestor/op.h"
 #include "nestor/threadpool.h"
+#include "shape_util.h"
 
 namespace nestor {
 namespace ops {
@@ -23,7 +24,7 @@ void parallel_elems(KernelCtx& ctx, int64_t n, F&& fn, int64_t grain = 32768) {
 // numpy broadcasting of two build-time shapes; fails naming the op and both shapes.
 PartialShape broadcast_shapes(const ShapeCtx& c, const PartialShape& a, const PartialShape& b);
 // numpy broadcasting of two runtime shapes.
-Dims broadcast_dims(const KernelCtx& c, const Dims& a, const Dims& b);
+using nestor::broadcast_dims;  // shape_util.h
 
 // Maps output linear indices to input linear indices for one broadcast operand.
 // Iteration is by rows of the last output dimension: `inner_stride` is 0 or 1.

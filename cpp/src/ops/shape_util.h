@@ -4,6 +4,7 @@
 // a shape-function adapter).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "nestor/error.h"
@@ -74,6 +75,51 @@ MatmulDims matmul_dims(const Ctx& ctx, const Tensor& a, const Tensor& b, bool ta
   d.out.push_back(d.m);
   d.out.push_back(d.n);
   return d;
+}
+
+// numpy broadcasting of two runtime shapes; fails naming both.
+template <typename Ctx>
+Dims broadcast_dims(const Ctx& c, const Dims& a, const Dims& b) {
+  size_t r = std::max(a.size(), b.size());
+  Dims out(r);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da == db || db == 1) out[i] = da;
+    else if (da == 1) out[i] = db;
+    else c.fail(Code::kInvalidArgument, "Incompatible shapes: ", dims_str(a), " vs. ", dims_str(b));
+  }
+  return out;
+}
+
+// sum_to(x, target): `target` left-padded with 1s to x's rank; fails unless every target
+// dimension is 1 or x's.
+template <typename Ctx>
+Dims sum_to_dims(const Ctx& c, const Dims& x, const Dims& target) {
+  if (target.size() > x.size())
+    c.fail(Code::kInvalidArgument, "cannot sum shape ", dims_str(x), " to ", dims_str(target));
+  Dims full(x.size() - target.size(), 1);
+  full.insert(full.end(), target.begin(), target.end());
+  for (size_t i = 0; i < full.size(); ++i)
+    if (full[i] != 1 && full[i] != x[i])
+      c.fail(Code::kInvalidArgument, "cannot sum shape ", dims_str(x), " to ", dims_str(target));
+  return full;
+}
+
+// sparse_softmax_cross_entropy_with_logits: labels z of logits x's leading shape, each in
+// [0, classes). Labels are read on the host on every device.
+template <typename Ctx>
+void check_sparse_labels(const Ctx& c, const Tensor& x, const Tensor& z) {
+  if (x.rank() < 1 || z.rank() != x.rank() - 1 || !std::equal(z.dims().begin(), z.dims().end(), x.dims().begin()))
+    c.fail(Code::kInvalidArgument, "logits and labels must have the same leading dimensions, got logits shape ",
+           dims_str(x.dims()), " and labels shape ", dims_str(z.dims()));
+  int64_t classes = x.dims().back(), n = z.num_elements();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t lab = z.scalar_as_int(i);
+    if (lab < 0 || lab >= classes)
+      c.fail(Code::kInvalidArgument, "Received a label value of ", lab, " at position ", i,
+             " which is outside the valid range of [0, ", classes, ")");
+  }
 }
 
 }  // namespace nestor
