@@ -23,6 +23,7 @@ namespace nestor {
 struct SessionOptions {
   int intra_op_threads = 0;  // 0 = default_num_threads()
   std::string device = "cpu";
+  bool fuse_kernels = true;  // CPU plans: matmul -> bias_add [-> relu] as one kernel (exec/fuse.h)
 };
 
 // A compiled step: nodes in order with their kernels and value slots. Built by
@@ -93,6 +94,7 @@ class Session {
   void execute(const Plan& plan, std::vector<Tensor>& slots);
   std::shared_ptr<Graph> graph_;
   Device device_;
+  bool fuse_kernels_ = true;
   Allocator* alloc_ = nullptr;  // the device's allocator, owned by its Backend
   std::unique_ptr<ThreadPool> pool_;
   std::mutex mu_;

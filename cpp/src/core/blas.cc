@@ -136,6 +136,9 @@ void gemm_impl(ThreadPool* pool, Gemm gemm, Gemv gemv, bool ta, bool tb, int64_t
 
 void gemm(ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (alpha == 1.0f && beta == 0.0f && direct_sgemm_pays(ta, tb, m, n, k) &&
+      direct_sgemm(pool, ta, tb, m, n, k, a, lda, b, ldb, nullptr, Epilogue::kNone, c, ldc))
+    return;
   gemm_impl(pool, NESTOR_BLAS(cblas_sgemm), NESTOR_BLAS(cblas_sgemv), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta,
             c, ldc);
 }
@@ -147,6 +150,29 @@ void gemm(ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, d
 }
 
 bool uses_caller_threads() { return callback_installed; }
+
+void gemm_bias_act(ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                   int64_t lda, const float* b, int64_t ldb, const float* bias, Epilogue act, float* c,
+                   int64_t ldc) {
+  if (direct_sgemm_pays(ta, tb, m, n, k) && direct_sgemm(pool, ta, tb, m, n, k, a, lda, b, ldb, bias, act, c, ldc))
+    return;
+  float beta = 0.0f;
+  if (bias != nullptr) {
+    for (int64_t i = 0; i < m; ++i) std::copy(bias, bias + n, c + i * ldc);
+    beta = 1.0f;
+  }
+  gemm_impl(pool, NESTOR_BLAS(cblas_sgemm), NESTOR_BLAS(cblas_sgemv), ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta,
+            c, ldc);
+  if (act != Epilogue::kRelu) return;
+  auto relu_rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      float* ci = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) ci[j] = ci[j] > 0.0f ? ci[j] : 0.0f;
+    }
+  };
+  if (pool == nullptr) relu_rows(0, m);
+  else pool->parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(n, 1)), relu_rows);
+}
 
 
 }  // namespace blas

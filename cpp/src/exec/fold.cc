@@ -1,5 +1,7 @@
 #include "fold.h"
 
+#include "fuse.h"
+
 #include <algorithm>
 #include <exception>
 #include <map>
@@ -71,25 +73,6 @@ bool evaluate(Session& session, const PlanStep& st, const std::map<int, Tensor>&
   return true;
 }
 
-// Release lists from scratch: each slot is dropped after the last step that reads or
-// writes it; fetched slots are kept; constants that nothing reads are not placed at all.
-void recompute_releases(Plan& plan, std::map<int, Tensor>& consts) {
-  std::map<int, int> last_use;
-  for (size_t i = 0; i < plan.steps.size(); ++i) {
-    PlanStep& st = plan.steps[i];
-    st.release.clear();
-    for (int s : st.in_slots)
-      if (s >= 0) last_use[s] = static_cast<int>(i);
-    for (int o = 0; o < st.node->num_outputs(); ++o) last_use[st.out_base + o] = static_cast<int>(i);
-  }
-  for (int s : plan.fetch_slots) last_use.erase(s);
-  for (auto& kv : consts)
-    if (last_use.count(kv.first) ||
-        std::find(plan.fetch_slots.begin(), plan.fetch_slots.end(), kv.first) != plan.fetch_slots.end())
-      plan.constants.emplace_back(kv.first, kv.second);
-  for (auto& kv : last_use) plan.steps[static_cast<size_t>(kv.second)].release.push_back(kv.first);
-}
-
 }  // namespace
 
 void fold_plan(Session& session, Plan& plan) {
@@ -113,7 +96,13 @@ void fold_plan(Session& session, Plan& plan) {
     for (size_t o = 0; o < outs.size(); ++o) known[st.out_base + static_cast<int>(o)] = std::move(outs[o]);
   }
   plan.steps = std::move(kept);  // every step was moved into `kept`
-  if (folded_any) recompute_releases(plan, known);
+  if (!folded_any) return;
+  // Constants that no step reads and nobody fetches are not placed at all.
+  std::vector<char> read = recompute_releases(plan);
+  for (auto& kv : known)
+    if (read[static_cast<size_t>(kv.first)] ||
+        std::find(plan.fetch_slots.begin(), plan.fetch_slots.end(), kv.first) != plan.fetch_slots.end())
+      plan.constants.emplace_back(kv.first, std::move(kv.second));
 }
 
 }  // namespace nestor

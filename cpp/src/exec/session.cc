@@ -7,6 +7,7 @@
 
 #include "placement.h"
 #include "fold.h"
+#include "fuse.h"
 #include "nestor/backend.h"
 
 namespace nestor {
@@ -29,12 +30,11 @@ void check_feed(const Graph& g, const Output& o, const Tensor& t) {
 }  // namespace
 
 Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts)
-    : graph_(std::move(graph)), device_(Device::parse(opts.device)) {
+    : graph_(std::move(graph)), device_(Device::parse(opts.device)), fuse_kernels_(opts.fuse_kernels) {
   NESTOR_CHECK_ARG(graph_ != nullptr, "Session needs a graph");
   alloc_ = &backend_for(device_).allocator();  // fails early if the device is unavailable
   int threads = opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads();
   pool_ = std::make_unique<ThreadPool>(threads);
-  // BLAS threads are chosen per product by the matmul kernel (see matmul.cc).
 }
 
 Session::~Session() = default;
@@ -190,6 +190,7 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
   // ---- compile-time folding (exec/fold.h); device sessions keep their const steps for placement.
   if (device_.type == DeviceType::kCpu) fold_plan(*this, *plan);
   // ---- end folding
+  if (device_.type == DeviceType::kCpu && fuse_kernels_) fuse_plan(*plan);  // exec/fuse.h
   return plan;
 }
 

@@ -35,41 +35,46 @@ void small_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, c
   }
 }
 
+// op(A) op(B) of inputs 0 and 1, batched as the matmul op allows.
+void matmul_shape(ShapeCtx& c) {
+  c.expect_same_dtype(0, 1);
+  if (!is_numeric(c.dtype(0))) c.fail("matmul needs a numeric dtype, got ", dtype_name(c.dtype(0)));
+  const PartialShape& a = c.shape(0);
+  const PartialShape& b = c.shape(1);
+  bool ta = c.attr_or<bool>("transpose_a", false), tb = c.attr_or<bool>("transpose_b", false);
+  if (!a.known_rank() || !b.known_rank()) {
+    c.set_output(0, c.dtype(0), PartialShape());
+    return;
+  }
+  if (a.rank() < 2 || b.rank() < 2)
+    c.fail("inputs must have rank >= 2, got shapes ", a.str(), " and ", b.str());
+  if (b.rank() > 2 && a.rank() != b.rank())
+    c.fail("batched inputs must have the same rank, got shapes ", a.str(), " and ", b.str());
+  if (ta && b.rank() == 2 && a.rank() > 2) c.fail("transpose_a needs b of the same rank as a");
+  int ra = a.rank(), rb = b.rank();
+  int64_t m = ta ? a.dim(ra - 1) : a.dim(ra - 2);
+  int64_t ka = ta ? a.dim(ra - 2) : a.dim(ra - 1);
+  int64_t kb = tb ? b.dim(rb - 1) : b.dim(rb - 2);
+  int64_t n = tb ? b.dim(rb - 2) : b.dim(rb - 1);
+  if (ka >= 0 && kb >= 0 && ka != kb)
+    c.fail("Matrix size-incompatible: In[0]: ", a.str(), ", In[1]: ", b.str(),
+           ta || tb ? " (after transposes)" : "");
+  Dims out(a.dims().begin(), a.dims().end() - 2);
+  if (rb > 2)
+    for (int i = 0; i < ra - 2; ++i) {
+      int64_t da = a.dim(i), db = b.dim(i);
+      if (da >= 0 && db >= 0 && da != db) c.fail("batch dimensions differ: ", a.str(), " vs ", b.str());
+      out[static_cast<size_t>(i)] = da >= 0 ? da : db;
+    }
+  out.push_back(m);
+  out.push_back(n);
+  c.set_output(0, c.dtype(0), PartialShape(out));
+}
+
 NESTOR_OP("matmul")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(2);
-      c.expect_same_dtype(0, 1);
-      if (!is_numeric(c.dtype(0))) c.fail("matmul needs a numeric dtype, got ", dtype_name(c.dtype(0)));
-      const PartialShape& a = c.shape(0);
-      const PartialShape& b = c.shape(1);
-      bool ta = c.attr_or<bool>("transpose_a", false), tb = c.attr_or<bool>("transpose_b", false);
-      if (!a.known_rank() || !b.known_rank()) {
-        c.set_output(0, c.dtype(0), PartialShape());
-        return;
-      }
-      if (a.rank() < 2 || b.rank() < 2)
-        c.fail("inputs must have rank >= 2, got shapes ", a.str(), " and ", b.str());
-      if (b.rank() > 2 && a.rank() != b.rank())
-        c.fail("batched inputs must have the same rank, got shapes ", a.str(), " and ", b.str());
-      if (ta && b.rank() == 2 && a.rank() > 2) c.fail("transpose_a needs b of the same rank as a");
-      int ra = a.rank(), rb = b.rank();
-      int64_t m = ta ? a.dim(ra - 1) : a.dim(ra - 2);
-      int64_t ka = ta ? a.dim(ra - 2) : a.dim(ra - 1);
-      int64_t kb = tb ? b.dim(rb - 1) : b.dim(rb - 2);
-      int64_t n = tb ? b.dim(rb - 2) : b.dim(rb - 1);
-      if (ka >= 0 && kb >= 0 && ka != kb)
-        c.fail("Matrix size-incompatible: In[0]: ", a.str(), ", In[1]: ", b.str(),
-               ta || tb ? " (after transposes)" : "");
-      Dims out(a.dims().begin(), a.dims().end() - 2);
-      if (rb > 2)
-        for (int i = 0; i < ra - 2; ++i) {
-          int64_t da = a.dim(i), db = b.dim(i);
-          if (da >= 0 && db >= 0 && da != db) c.fail("batch dimensions differ: ", a.str(), " vs ", b.str());
-          out[static_cast<size_t>(i)] = da >= 0 ? da : db;
-        }
-      out.push_back(m);
-      out.push_back(n);
-      c.set_output(0, c.dtype(0), PartialShape(out));
+      matmul_shape(c);
     })
     .grad([](GradCtx& g) {
       bool ta = g.attr_or<bool>("transpose_a", false), tb = g.attr_or<bool>("transpose_b", false);
@@ -141,6 +146,38 @@ NESTOR_OP("matmul")
         }
       };
       NESTOR_DISPATCH_NUMERIC(a.dtype(), "matmul", [&] { run(scalar_t{}); });
+    });
+
+// _fused_matmul(a, b, bias; transpose_a, transpose_b, activation): act(op(a) op(b) + bias) in
+// one kernel, float32, a and b 2-D. Not written by users: the CPU plan builder (exec/fuse.h)
+// puts it in place of matmul -> bias_add [-> relu] chains. activation: "" or "relu".
+NESTOR_OP("_fused_matmul")
+    .shape([](ShapeCtx& c) {
+      c.expect_inputs(3);
+      if (c.dtype(0) != DType::kFloat32) c.fail("_fused_matmul is float32 only, got ", dtype_name(c.dtype(0)));
+      c.expect_same_dtype(0, 2);
+      c.expect_rank(2, 1);
+      std::string act = c.attr_or<std::string>("activation", "");
+      if (act != "" && act != "relu") c.fail("activation must be \"\" or \"relu\", got \"", act, "\"");
+      matmul_shape(c);
+    })
+    .cpu([](KernelCtx& ctx) {
+      const Tensor& a = ctx.input(0);
+      const Tensor& b = ctx.input(1);
+      const Tensor& bias = ctx.input(2);
+      bool ta = ctx.attr_or<bool>("transpose_a", false), tb = ctx.attr_or<bool>("transpose_b", false);
+      if (a.rank() != 2 || b.rank() != 2)
+        ctx.fail(Code::kInvalidArgument, "inputs must be 2-D, got shapes ", dims_str(a.dims()), " and ",
+                 dims_str(b.dims()));
+      MatmulDims md = matmul_dims(ctx, a, b, ta, tb);
+      if (bias.rank() != 1 || bias.dim(0) != md.n)
+        ctx.fail(Code::kInvalidArgument, "bias of shape ", dims_str(bias.dims()), " does not match the ", md.n,
+                 " columns of the product");
+      Tensor& o = ctx.allocate_output(0, DType::kFloat32, md.out);
+      blas::Epilogue act = ctx.attr_or<std::string>("activation", "") == "relu" ? blas::Epilogue::kRelu
+                                                                                 : blas::Epilogue::kNone;
+      blas::gemm_bias_act(&ctx.pool(), ta, tb, md.m, md.n, md.k, a.data<float>(), ta ? md.m : md.k, b.data<float>(),
+                          tb ? md.k : md.n, bias.data<float>(), act, o.data<float>(), md.n);
     });
 
 }  // namespace

@@ -31,12 +31,15 @@ class ConfigProto:
       intra_op_parallelism_threads: threads for one op (0 = all cores or NESTOR_NUM_THREADS).
       inter_op_parallelism_threads: accepted for compatibility; nodes run in order.
       device: "cpu", "cuda" or "cuda:N"; default from NESTOR_DEVICE, else "cpu".
+      fuse_kernels: on the CPU, run matmul -> bias_add [-> relu] chains as one kernel (what
+        TF's grappler remapper does with `_FusedMatMul`); False runs every op on its own.
     """
 
     def __init__(self, intra_op_parallelism_threads: int = 0, inter_op_parallelism_threads: int = 0,
                  device: Optional[str] = None, allow_soft_placement: bool = True,
-                 log_device_placement: bool = False, **unused: Any):
+                 log_device_placement: bool = False, fuse_kernels: bool = True, **unused: Any):
         self.intra_op_parallelism_threads = intra_op_parallelism_threads
+        self.fuse_kernels = fuse_kernels
         self.inter_op_parallelism_threads = inter_op_parallelism_threads
         self.device = device
         self.allow_soft_placement = allow_soft_placement
@@ -122,7 +125,8 @@ class Session:
         self._graph = graph if graph is not None else get_default_graph()
         self._config = config or ConfigProto()
         device = self._config.device or _default_device()
-        self._native = _native.Session(self._graph._native, device, self._config.intra_op_parallelism_threads)
+        self._native = _native.Session(self._graph._native, device, self._config.intra_op_parallelism_threads,
+                                       getattr(self._config, "fuse_kernels", True))
         self._plans: Dict[Tuple, Any] = {}
         self._closed = False
         self._ctx: List[Any] = []

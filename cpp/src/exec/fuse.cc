@@ -1,0 +1,115 @@
+#include "fuse.h"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "nestor/op.h"
+
+namespace nestor {
+
+namespace {
+
+bool is_float32_2d(const Node& n) {
+  return n.num_outputs() == 1 && n.out_dtypes[0] == DType::kFloat32 && n.out_shapes[0].known_rank() &&
+         n.out_shapes[0].rank() == 2;
+}
+
+}  // namespace
+
+std::vector<char> recompute_releases(Plan& plan) {
+  std::vector<int> last_use(static_cast<size_t>(plan.num_slots), -1);
+  std::vector<char> read(static_cast<size_t>(plan.num_slots), 0);
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    PlanStep& st = plan.steps[i];
+    st.release.clear();
+    for (int s : st.in_slots)
+      if (s >= 0) {
+        last_use[static_cast<size_t>(s)] = static_cast<int>(i);
+        read[static_cast<size_t>(s)] = 1;
+      }
+    for (int o = 0; o < st.node->num_outputs(); ++o) last_use[static_cast<size_t>(st.out_base + o)] = static_cast<int>(i);
+  }
+  for (int s : plan.fetch_slots) last_use[static_cast<size_t>(s)] = -1;
+  for (int s = 0; s < plan.num_slots; ++s)
+    if (last_use[static_cast<size_t>(s)] >= 0) plan.steps[static_cast<size_t>(last_use[static_cast<size_t>(s)])].release.push_back(s);
+  return read;
+}
+
+void fuse_plan(Plan& plan) {
+  const OpDef* fused_def = OpRegistry::global().find("_fused_matmul");
+  const KernelFn* fused_kernel = fused_def != nullptr ? fused_def->kernel(DeviceType::kCpu) : nullptr;
+  if (fused_kernel == nullptr) return;
+  const size_t n_slots = static_cast<size_t>(plan.num_slots);
+  std::vector<int> readers(n_slots, 0), reader(n_slots, -1), producer(n_slots, -1);
+  std::set<int> controlling;  // nodes some node waits for
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const PlanStep& st = plan.steps[i];
+    for (int s : st.in_slots)
+      if (s >= 0) {
+        ++readers[static_cast<size_t>(s)];
+        reader[static_cast<size_t>(s)] = static_cast<int>(i);
+      }
+    for (int o = 0; o < st.node->num_outputs(); ++o) producer[static_cast<size_t>(st.out_base + o)] = static_cast<int>(i);
+    controlling.insert(st.node->control_inputs.begin(), st.node->control_inputs.end());
+  }
+  for (int s : plan.fetch_slots) readers[static_cast<size_t>(s)] += 2;  // a fetched value must exist
+  auto only_reader = [&](int slot) { return readers[static_cast<size_t>(slot)] == 1 ? reader[static_cast<size_t>(slot)] : -1; };
+  auto fusable = [&](const PlanStep& st, const char* op) {
+    const Node& n = *st.node;
+    return n.op == op && is_float32_2d(n) && !controlling.count(n.id) && st.alloc == nullptr &&
+           std::all_of(st.refs.begin(), st.refs.end(), [](Variable* v) { return v == nullptr; });
+  };
+
+  std::vector<char> gone(plan.steps.size(), 0);
+  bool any = false;
+  for (size_t bi = 0; bi < plan.steps.size(); ++bi) {
+    PlanStep& badd = plan.steps[bi];
+    if (!fusable(badd, "bias_add") || badd.in_slots.size() != 2) continue;
+    int mi = producer[static_cast<size_t>(badd.in_slots[0])];
+    if (mi < 0 || gone[static_cast<size_t>(mi)] || only_reader(badd.in_slots[0]) != static_cast<int>(bi)) continue;
+    PlanStep& mm = plan.steps[static_cast<size_t>(mi)];
+    if (!fusable(mm, "matmul") || mm.in_slots.size() != 2) continue;
+    const Node& mn = *mm.node;  // its output is 2-D, so are both inputs (batched products are >= 3-D)
+    int ri = only_reader(badd.out_base);
+    size_t last = bi;
+    std::string act;
+    if (ri >= 0 && fusable(plan.steps[static_cast<size_t>(ri)], "relu")) {
+      last = static_cast<size_t>(ri);
+      act = "relu";
+    }
+    auto node = std::make_unique<Node>();
+    const Node& tail = *plan.steps[last].node;
+    node->id = tail.id;
+    node->name = tail.name;
+    node->op = "_fused_matmul";
+    node->def = fused_def;
+    node->inputs = {mn.inputs[0], mn.inputs[1], badd.node->inputs[1]};
+    node->attrs = mn.attrs;
+    node->attrs.set("activation", act);
+    node->device = tail.device;
+    node->out_dtypes = tail.out_dtypes;
+    node->out_shapes = tail.out_shapes;
+    PlanStep st;
+    st.node = node.get();
+    st.kernel = fused_kernel;
+    st.in_slots = {mm.in_slots[0], mm.in_slots[1], badd.in_slots[1]};
+    st.refs.assign(3, nullptr);
+    st.out_base = plan.steps[last].out_base;
+    plan.copy_nodes.push_back(std::move(node));
+    gone[static_cast<size_t>(mi)] = 1;
+    if (last != bi) gone[bi] = 1;
+    plan.steps[last] = std::move(st);
+    any = true;
+  }
+  if (!any) return;
+  std::vector<PlanStep> kept;
+  kept.reserve(plan.steps.size());
+  for (size_t i = 0; i < plan.steps.size(); ++i)
+    if (!gone[i]) kept.push_back(std::move(plan.steps[i]));
+  plan.steps = std::move(kept);
+  recompute_releases(plan);
+}
+
+}  // namespace nestor

@@ -1,0 +1,23 @@
+// exec/fuse.h: kernel fusion in CPU plans (called from Session::compile after folding).
+//
+// matmul -> bias_add [-> relu] chains in float32 become one `_fused_matmul` step that adds
+// the bias and applies the activation while the product's tiles are in registers (small
+// products) or on the BLAS output (bias prefilled, beta = 1): no intermediate tensors, no
+// extra passes over memory. A chain fuses only when each intermediate value is read by the
+// next op alone and is not fetched, when no node has a control dependency on the fused-away
+// nodes, and when both matmul inputs are 2-D. The graph is unchanged: the fused step's node
+// is owned by the plan and takes the last op's output slot, so fetches and consumers see the
+// same values.
+#pragma once
+
+#include "nestor/session.h"
+
+namespace nestor {
+
+void fuse_plan(Plan& plan);
+
+// Rebuilds every step's release list: each slot is dropped after the last step that reads or
+// writes it; fetched slots are kept. Returns the slots some step reads.
+std::vector<char> recompute_releases(Plan& plan);
+
+}  // namespace nestor

@@ -1,0 +1,115 @@
+// The direct float32 GEMM (cpp/src/core/direct_gemm.*) and blas::gemm_bias_act against float64
+// loops: every transpose, every row remainder of the 6-row tiles and column tail of the 16-wide
+// ones, the packed B strips (far-apart rows), threaded splits over rows and over columns, and
+// the bias + relu epilogue on both the direct and the BLAS path.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/blas.h"
+#include "core/direct_gemm.h"
+#include "nestor/threadpool.h"
+
+using namespace nestor;
+
+namespace {
+
+std::vector<float> random_values(int64_t n, unsigned seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+enum class Path { kDirect, kBiasAct };
+
+// C = act(op(A) op(B) + bias) with C's rows `ldc` apart (ldc >= n; the gap must stay untouched).
+void check(Path path, ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool with_bias,
+           blas::Epilogue act, int64_t ldc = -1) {
+  if (ldc < 0) ldc = n;
+  auto a = random_values(m * k, 1);
+  auto b = random_values(k * n, 2);
+  auto bias = random_values(n, 3);
+  std::vector<float> c(static_cast<size_t>(m * ldc), 7.f);
+  const float* pbias = with_bias ? bias.data() : nullptr;
+  int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  if (path == Path::kDirect) {
+    if (!blas::direct_sgemm_available()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+    ASSERT_TRUE(blas::direct_sgemm(pool, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, pbias, act, c.data(), ldc));
+  } else {
+    blas::gemm_bias_act(pool, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, pbias, act, c.data(), ldc);
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double want = with_bias ? bias[static_cast<size_t>(j)] : 0.0;
+      for (int64_t p = 0; p < k; ++p) {
+        double x = ta ? a[static_cast<size_t>(p * m + i)] : a[static_cast<size_t>(i * k + p)];
+        double y = tb ? b[static_cast<size_t>(j * k + p)] : b[static_cast<size_t>(p * n + j)];
+        want += x * y;
+      }
+      if (act == blas::Epilogue::kRelu) want = std::max(want, 0.0);
+      ASSERT_NEAR(c[static_cast<size_t>(i * ldc + j)], want, 2e-6 * (static_cast<double>(k) + 1))
+          << "ta=" << ta << " tb=" << tb << " m=" << m << " n=" << n << " k=" << k << " at " << i << "," << j;
+    }
+    for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(c[static_cast<size_t>(i * ldc + j)], 7.f) << "wrote past column n";
+  }
+}
+
+}  // namespace
+
+TEST(DirectGemm, EveryTileRemainderAndTranspose) {
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (int64_t m : {1, 5, 6, 7, 13})
+        for (int64_t n : {1, 3, 8, 9, 16, 17, 30})
+          for (int64_t k : {1, 4, 33}) check(Path::kDirect, nullptr, ta, tb, m, n, k, false, blas::Epilogue::kNone);
+}
+
+TEST(DirectGemm, BiasAndReluInTheEpilogue) {
+  for (bool ta : {false, true})
+    for (int64_t n : {3, 10, 16, 30})
+      for (blas::Epilogue act : {blas::Epilogue::kNone, blas::Epilogue::kRelu}) {
+        check(Path::kDirect, nullptr, ta, false, 256, n, 4, true, act);
+        check(Path::kDirect, nullptr, ta, true, 37, n, 10, true, act, n + 5);  // C rows with a gap
+      }
+}
+
+TEST(DirectGemm, PackedStripsOfFarApartRows) {
+  // ldb >= 256 with >= 24 rows: B's 16-column strips are copied before the row blocks run.
+  check(Path::kDirect, nullptr, false, false, 64, 300, 20, true, blas::Epilogue::kRelu);
+  check(Path::kDirect, nullptr, true, false, 30, 260, 17, false, blas::Epilogue::kNone);
+}
+
+TEST(DirectGemm, ThreadedOverRowsAndOverColumns) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    check(Path::kDirect, &pool, false, false, 600, 40, 100, true, blas::Epilogue::kRelu);   // rows split
+    check(Path::kDirect, &pool, false, false, 40, 600, 100, true, blas::Epilogue::kRelu);   // columns split
+    check(Path::kDirect, &pool, true, true, 130, 70, 230, false, blas::Epilogue::kNone);
+  }
+}
+
+TEST(DirectGemm, ChosenForSmallProductsOnly) {
+  EXPECT_TRUE(blas::direct_sgemm_pays(false, false, 256, 30, 4));
+  EXPECT_TRUE(blas::direct_sgemm_pays(true, false, 30, 10, 256));
+  EXPECT_TRUE(blas::direct_sgemm_pays(false, false, 64, 1024, 100));   // 6.6M, plain layout
+  EXPECT_FALSE(blas::direct_sgemm_pays(true, false, 100, 1024, 64));   // 6.6M, transposed A
+  EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 512, 1024, 100));
+  EXPECT_FALSE(blas::direct_sgemm_pays(false, true, 4, 1024, 1024));  // B^T copy too big
+  EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 16, 16, 0));
+}
+
+TEST(GemmBiasAct, BlasPathPrefillsTheBiasAndAppliesRelu) {
+  ThreadPool pool(2);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      // Over the direct kernel's sizes: the BLAS with beta = 1 on the bias, then the relu pass.
+      check(Path::kBiasAct, &pool, ta, tb, 300, 200, 150, true, blas::Epilogue::kRelu, 203);
+      check(Path::kBiasAct, nullptr, ta, tb, 7, 9, 5, true, blas::Epilogue::kRelu);  // direct
+    }
+  check(Path::kBiasAct, &pool, false, false, 1, 300, 40, true, blas::Epilogue::kRelu);  // gemv path
+  check(Path::kBiasAct, nullptr, false, false, 5, 6, 0, true, blas::Epilogue::kRelu);   // k = 0: act(bias)
+}
