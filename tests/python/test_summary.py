@@ -239,6 +239,23 @@ def test_histogram_edge_cases_and_int_values():
     assert zv.tag == "zero" and zv.simple_value == 0.0  # a oneof member is written even when 0
 
 
+def test_histogram_buckets_at_and_beside_every_limit():
+    # The kernel guesses each bucket from the value's exponent and walks to the exact one: every
+    # limit, its float64 neighbours and log-uniform values over 40 decades must land where
+    # TF's binary search (numpy searchsorted here) puts them.
+    limits = np.array(_tf_default_limits()[1:-1])  # without +-DBL_MAX (bucket past the end)
+    rng = np.random.default_rng(0)
+    wide = 10.0 ** rng.uniform(-16, 24, 20000) * rng.choice([-1.0, 1.0], 20000)
+    values = np.concatenate([limits, np.nextafter(limits, np.inf), np.nextafter(limits, -np.inf), wide,
+                             [0.0, -0.0, 5e-324, -5e-324, 1e-300, -1e300]])
+    with tf.Graph().as_default():
+        h = tfs.histogram("wide", tf.constant(values, dtype=tf.float64))
+        with tf.Session() as sess:
+            got = tfs.Summary.FromString(sess.run(h).item()).value[0].histo
+    assert (list(got.bucket_limit), list(got.bucket)) == _reference_buckets(values)
+    assert got.num == len(values)
+
+
 def test_errors_name_the_summary():
     with tf.Graph().as_default():
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"scalar summary 'vec' must be a scalar, got shape \(3,?\)"):

@@ -1,6 +1,8 @@
 // assert(condition, data...): fails with InvalidArgument when `condition` (any shape:
 // all elements must hold) is false, printing attr `message` and up to `summarize`
 // values of each data input. Produces nothing; used through control dependencies.
+// check_range(x; lower, upper, message): x itself, after checking lower <= x <= upper (one
+// kernel where a comparison chain and an assert would take five).
 #include <sstream>
 
 #include "common.h"
@@ -43,6 +45,29 @@ NESTOR_OP("assert")
         }
         fail(Code::kInvalidArgument, s.str());
       }
+    });
+
+NESTOR_OP("check_range")
+    .stateful()
+    .no_grad()
+    .shape([](ShapeCtx& c) {
+      c.expect_inputs(1);
+      if (!is_numeric(c.dtype(0))) c.fail("check_range needs a numeric input, got ", dtype_name(c.dtype(0)));
+      c.set_output(0, c.dtype(0), c.shape(0));
+    })
+    .cpu([](KernelCtx& ctx) {
+      const Tensor& x = ctx.input(0);
+      double lo = ctx.attr<double>("lower"), hi = ctx.attr<double>("upper");
+      NESTOR_DISPATCH_NUMERIC(x.dtype(), "check_range", [&] {
+        const scalar_t* p = x.data<scalar_t>();
+        for (int64_t i = 0, n = x.num_elements(); i < n; ++i) {
+          double v = static_cast<double>(p[i]);
+          if (v >= lo && v <= hi) continue;
+          ctx.fail(Code::kInvalidArgument, ctx.attr_or<std::string>("message", "value out of range"), ": value ", v,
+                   " at flat index ", i, " is not in [", lo, ", ", hi, "]");
+        }
+      });
+      ctx.set_output(0, x);
     });
 
 }  // namespace

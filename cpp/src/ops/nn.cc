@@ -260,6 +260,8 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
               pl[q] = -b[static_cast<int64_t>(pz[q])];
             }
             ops::exp_inplace(pb + s * C, (e - s) * C);
+            // The row sums go into the loss slots, logged as one vector, then added back.
+            std::vector<T> sums(static_cast<size_t>(e - s));
             for (int64_t q = s; q < e; ++q) {
               T* b = pb + q * C;
               T sum = 0;
@@ -267,8 +269,10 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
               T inv = T(1) / sum;
               for (int64_t r = 0; r < C; ++r) b[r] *= inv;
               b[static_cast<int64_t>(pz[q])] -= T(1);
-              pl[q] += std::log(sum);
+              sums[static_cast<size_t>(q - s)] = sum;
             }
+            ops::log_inplace(sums.data(), e - s);
+            for (int64_t q = s; q < e; ++q) pl[q] += sums[static_cast<size_t>(q - s)];
           }, std::max<int64_t>(1, 8192 / std::max<int64_t>(C, 1)));
         });
       });

@@ -350,8 +350,9 @@ def _constant_value(t: Tensor) -> Optional[np.ndarray]:
 def check_label_range(labels: Tensor, n_classes: int, message: Optional[str] = None) -> Tensor:
     """labels, checked to lie in [0, n_classes - 1].
 
-    Constant labels are checked now (ValueError); others by a guard op that fails at run time
-    (InvalidArgumentError: "... check_label_range/<message>: indices[i] = <bad> is not in [0, 1)").
+    Constant labels are checked now (ValueError); others by a `check_range` op that passes them
+    through and fails at run time (InvalidArgumentError: "op 'check_label_range/CheckRange'
+    (check_range): Labels must be in [0, 2]: value 3 at flat index 1 is not in [0, 2]").
     """
     with _g.name_scope("check_label_range"):
         const = _constant_value(labels)
@@ -361,15 +362,9 @@ def check_label_range(labels: Tensor, n_classes: int, message: Optional[str] = N
             if np.any(const < 0):
                 raise ValueError(message or "Labels must be >= 0")
             return labels
-        bad = math_ops.logical_or(math_ops.less(labels, core_ops.zeros_like(labels)),
-                                  math_ops.greater(labels, core_ops.cast(n_classes - 1, labels.dtype)))
-        # A valid label indexes element 0 of a 1-element constant; an invalid one indexes -1 and fails.
-        idx = core_ops.cast(math_ops.negative(core_ops.cast(bad, _dtypes.int32)), _dtypes.int32)
-        tag = (message or f"Labels must be in [0, {n_classes - 1}]")
-        tag = "".join(c if c.isalnum() else "_" for c in tag).strip("_")
-        guard = sparse_ops.gather(core_ops.constant(np.zeros([1], np.int32)), idx, name=tag)
-        with _g.control_dependencies([guard]):
-            return core_ops.identity(labels)
+        return _g.create_op("check_range", [labels], {
+            "lower": 0.0, "upper": float(n_classes - 1),
+            "message": message or f"Labels must be in [0, {n_classes - 1}]"}, name="CheckRange")
 
 
 # --------------------------------------------------------------------- vocabularies and classes
