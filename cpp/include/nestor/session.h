@@ -47,8 +47,9 @@ class Plan {
   std::vector<const Node*> feed_nodes;
   std::vector<Output> feeds;
   std::vector<int> fetch_slots;
-  // Device placement (exec/placement.h): the copy steps' nodes and kernels, owned here.
-  std::vector<std::unique_ptr<Node>> copy_nodes;
+  // Nodes the plan made itself, owned here: placement's copy steps (exec/placement.h) and
+  // fusion's fused steps (exec/fuse.h); copy_kernels are placement's constant-copy kernels.
+  std::vector<std::unique_ptr<Node>> plan_nodes;
   std::vector<std::unique_ptr<KernelFn>> copy_kernels;
   // Values folded at compile time (exec/fold.h): slot -> tensor, placed before the first step.
   std::vector<std::pair<int, Tensor>> constants;

@@ -136,9 +136,10 @@ void gemm_impl(ThreadPool* pool, Gemm gemm, Gemv gemv, bool ta, bool tb, int64_t
 
 void gemm(ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (alpha == 1.0f && beta == 0.0f && direct_sgemm_pays(ta, tb, m, n, k) &&
-      direct_sgemm(pool, ta, tb, m, n, k, a, lda, b, ldb, nullptr, Epilogue::kNone, c, ldc))
+  if (alpha == 1.0f && beta == 0.0f) {
+    gemm_bias_act(pool, ta, tb, m, n, k, a, lda, b, ldb, nullptr, Epilogue::kNone, c, ldc);
     return;
+  }
   gemm_impl(pool, NESTOR_BLAS(cblas_sgemm), NESTOR_BLAS(cblas_sgemv), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta,
             c, ldc);
 }

@@ -12,6 +12,7 @@ namespace blas {
 
 // Row-major C[m,n] = alpha * op(A) * op(B) + beta * C. Threaded parts run on `pool` (nullptr:
 // one thread): OpenBLAS's own through its thread callback, matrix-vector ones split by us.
+// float32 with alpha = 1 and beta = 0 goes through gemm_bias_act (the direct kernel where it pays).
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,

@@ -1,11 +1,11 @@
 #include "fold.h"
 
-#include "fuse.h"
-
 #include <algorithm>
 #include <exception>
 #include <map>
 #include <utility>
+
+#include "fuse.h"
 
 namespace nestor {
 

@@ -97,7 +97,7 @@ void fuse_plan(Plan& plan) {
     st.in_slots = {mm.in_slots[0], mm.in_slots[1], badd.in_slots[1]};
     st.refs.assign(3, nullptr);
     st.out_base = plan.steps[last].out_base;
-    plan.copy_nodes.push_back(std::move(node));
+    plan.plan_nodes.push_back(std::move(node));
     gone[static_cast<size_t>(mi)] = 1;
     if (last != bi) gone[bi] = 1;
     plan.steps[last] = std::move(st);

@@ -190,7 +190,7 @@ class Placer {
     on_dev_.push_back(to_dev);
     producer_.push_back(src);
     copies_[key] = st.out_base;
-    plan_.copy_nodes.push_back(std::move(node));
+    plan_.plan_nodes.push_back(std::move(node));
     nouts_.push_back(1);
     plan_.steps.push_back(std::move(st));
     return plan_.steps.back().out_base;

@@ -260,8 +260,10 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
               pl[q] = -b[static_cast<int64_t>(pz[q])];
             }
             ops::exp_inplace(pb + s * C, (e - s) * C);
-            // The row sums go into the loss slots, logged as one vector, then added back.
-            std::vector<T> sums(static_cast<size_t>(e - s));
+            // The row sums are logged as one vector, then added to the loss (the buffer is kept
+            // per thread: no allocation per step).
+            thread_local std::vector<T> sums;
+            sums.resize(static_cast<size_t>(e - s));
             for (int64_t q = s; q < e; ++q) {
               T* b = pb + q * C;
               T sum = 0;

@@ -148,9 +148,8 @@ const std::vector<double>& default_bucket_limits() {
 // from v's binary exponent and mantissa (log2(1 + f) ~ f, within 0.09) is at most two places
 // off, and a short walk makes it exact.
 size_t bucket_index(const std::vector<double>& limits, double v) {
-  static const size_t zero = static_cast<size_t>(std::find(limits.begin(), limits.end(), 0.0) - limits.begin());
   const size_t n = limits.size();
-  size_t b;
+  const size_t zero = (n - 1) / 2;  // the limits are symmetric around their middle entry, 0
   if (v == 0.0) return zero + 1;
   double a = std::fabs(v);
   int64_t bits;
@@ -160,7 +159,7 @@ size_t bucket_index(const std::vector<double>& limits, double v) {
   double k = (log2a + 39.863137138648348) * 7.272540897341713;  // log_1.1(a / 1e-12)
   k = std::min(std::max(k, 0.0), static_cast<double>(n));
   size_t steps = static_cast<size_t>(k);
-  b = v > 0 ? std::min(n, zero + 1 + steps) : (steps >= zero ? 0 : zero - steps);
+  size_t b = v > 0 ? std::min(n, zero + 1 + steps) : (steps >= zero ? 0 : zero - steps);
   while (b > 0 && limits[b - 1] > v) --b;
   while (b < n && limits[b] <= v) ++b;
   return b;
