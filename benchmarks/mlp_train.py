@@ -1,7 +1,7 @@
 """Training step of an MLP 100-1024-512-256-10 (forward, backward, Adagrad) at batch 512:
 nestor vs PyTorch eager on the CPU, same thread count. Reports examples/s and their ratio.
 
-    python benchmarks/mlp_train.py [--threads N] [--steps 30]
+    python benchmarks/mlp_train.py [--threads N] [--steps 30] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating nestor/PyTorch rounds")
     ap.add_argument("--engine", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.engine:
@@ -112,16 +113,29 @@ def main() -> None:
                               "--steps", str(args.steps)], capture_output=True, text=True, check=True)
         return float(out.stdout.strip().splitlines()[-1])
 
-    ours = measure("nestor")
-    rows = [("nestor", ours * BATCH, 1000.0 / ours, 1.0)]
+    # Machines are noisy over minutes: alternate the engines for --rounds rounds and report
+    # the median rate of each and the median of the per-round ratios.
     try:
         import torch
-        ref = measure("torch")
-        rows.append((f"PyTorch {torch.__version__} eager", ref * BATCH, 1000.0 / ref, ours / ref))
+        torch_name = f"PyTorch {torch.__version__} eager"
     except ImportError:
+        torch_name = None
+    ours_runs, ref_runs = [], []
+    for _ in range(args.rounds):
+        ours_runs.append(measure("nestor"))
+        if torch_name:
+            ref_runs.append(measure("torch"))
+    ours = float(np.median(ours_runs))
+    rows = [("nestor", ours * BATCH, 1000.0 / ours, 1.0)]
+    if torch_name:
+        ref = float(np.median(ref_runs))
+        ratio = float(np.median([o / r for o, r in zip(ours_runs, ref_runs)]))
+        rows.append((torch_name, ref * BATCH, 1000.0 / ref, ratio))
+    else:
         rows.append(("PyTorch (not installed)", "", "", ""))
     print(f"MLP {'-'.join(map(str, DIMS))} train step (fwd+bwd+Adagrad), batch {BATCH}, {args.threads} threads, "
-          f"median of {args.steps} steps, each engine in its own process")
+          f"median of {args.steps} steps, each engine in its own process, median of {args.rounds} alternating rounds "
+          f"(speed-up: median of the per-round ratios)")
     print(table(["engine", "examples/s", "ms/step", "nestor speed-up"], rows))
 
 

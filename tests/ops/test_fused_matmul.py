@@ -1,7 +1,7 @@
-"""CPU plans run matmul -> bias_add [-> relu] as one `_fused_matmul` kernel (exec/fuse.h):
-values against numpy float64, gradients and a training run equal with fusion off, and the
-cases where a chain must not fuse (an intermediate is fetched, read twice, or controls
-another op)."""
+"""CPU plans run matmul -> bias_add [-> relu] as one `_fused_matmul` kernel and the backward
+relu_grad -> bias_add_grad as one `_fused_relu_bias_grad` kernel (exec/fuse.h): values against
+numpy float64, gradients and a training run equal with fusion off, and the cases where a chain
+must not fuse (an intermediate is fetched, read twice, or controls another op)."""
 import numpy as np
 import pytest
 
@@ -136,6 +136,63 @@ def test_training_is_the_same_with_and_without_fusion():
             sess.run(init)
             losses[fuse] = [sess.run([train, loss], {xp: x, yp: y})[1] for _ in range(50)]
             if fuse:
-                assert _op_counts(sess, train, {xp: x, yp: y}).get("_fused_matmul") == 3
+                counts = _op_counts(sess, train, {xp: x, yp: y})
+                assert counts.get("_fused_matmul") == 3 and counts.get("_fused_relu_bias_grad") == 2
+                assert "relu_grad" not in counts
     np.testing.assert_allclose(losses[True], losses[False], rtol=1e-5)
     assert losses[True][-1] < losses[True][0]
+
+
+@pytest.mark.parametrize("batch,width,threads", [(256, 30, 1),      # one block
+                                                 (513, 300, 3),     # three uneven row blocks
+                                                 (7, 5000, 2)])     # few rows, wide
+def test_relu_layer_backward_fuses_and_matches_numpy(batch, width, threads):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((batch, 20))
+    w, b = rng.standard_normal((20, width)) / 4, rng.standard_normal(width)
+    c = rng.standard_normal((batch, width))
+    g = tf.Graph()
+    with g.as_default():
+        xp = tf.placeholder(tf.float32, [None, 20])
+        wv, bv = tf.Variable(w.astype(np.float32)), tf.Variable(b.astype(np.float32))
+        pre = tf.nn.bias_add(tf.matmul(xp, wv), bv)
+        loss = tf.reduce_sum(tf.nn.relu(pre) * tf.constant(c, tf.float32))
+        d_pre, dw, db, dx = tf.gradients(loss, [pre, wv, bv, xp])
+        init = tf.global_variables_initializer()
+    pre64 = x @ w + b
+    dz = c * (pre64 > 0)
+    feed = {xp: x.astype(np.float32)}
+    config = tf.ConfigProto(intra_op_parallelism_threads=threads)
+    with tf.Session(graph=g, config=config) as sess:
+        sess.run(init)
+        # Fetching dz itself and db: the fused step's two outputs are what the fetches read.
+        got = sess.run([d_pre, dw, db, dx], feed)
+        counts = _op_counts(sess, [d_pre, dw, db, dx], feed)
+    assert counts.get("_fused_relu_bias_grad") == 1
+    assert "relu_grad" not in counts and "bias_add_grad" not in counts
+    for v, want in zip(got, [dz, x.T @ dz, dz.sum(0), dz @ w.T]):
+        np.testing.assert_allclose(v, want, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(want).max()))
+
+
+def test_relu_grad_read_by_a_control_dependency_is_not_fused():
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((16, 6)), rng.standard_normal((6, 5))
+    g = tf.Graph()
+    with g.as_default():
+        xp = tf.placeholder(tf.float32, [None, 6])
+        bv = tf.Variable(np.zeros(5, np.float32))
+        pre = tf.nn.bias_add(tf.matmul(xp, tf.constant(w, tf.float32)), bv)
+        loss = tf.reduce_sum(tf.nn.relu(pre))
+        (db,) = tf.gradients(loss, [bv])
+        relu_grad = db.op.inputs[0].op
+        assert relu_grad.type == "relu_grad"
+        with tf.control_dependencies([relu_grad]):
+            out = tf.identity(db)
+        init = tf.global_variables_initializer()
+    feed = {xp: x.astype(np.float32)}
+    with tf.Session(graph=g) as sess:
+        sess.run(init)
+        got = sess.run(out, feed)
+        counts = _op_counts(sess, out, feed)
+    assert "_fused_relu_bias_grad" not in counts and counts.get("relu_grad") == 1
+    np.testing.assert_allclose(got, ((x @ w) > 0).sum(0), rtol=1e-6)

@@ -16,6 +16,66 @@ bool is_float32_2d(const Node& n) {
          n.out_shapes[0].rank() == 2;
 }
 
+// relu_grad -> bias_add_grad (the backward pass of a dense relu layer): one step that writes
+// dz and db. dz keeps its other readers (the two products of the layer's backward pass), so
+// the fused step gets two fresh adjacent slots, and every reader and fetch of the old slots
+// is pointed at them. The step sits where relu_grad was: bias_add_grad reads only dz.
+bool fuse_relu_bias_grads(Plan& plan, const std::set<int>& controlling, std::vector<char>& gone) {
+  const OpDef* def = OpRegistry::global().find("_fused_relu_bias_grad");
+  const KernelFn* kernel = def != nullptr ? def->kernel(DeviceType::kCpu) : nullptr;
+  if (kernel == nullptr) return false;
+  std::vector<int> producer(static_cast<size_t>(plan.num_slots), -1);
+  for (size_t i = 0; i < plan.steps.size(); ++i)
+    for (int o = 0; o < plan.steps[i].node->num_outputs(); ++o)
+      producer[static_cast<size_t>(plan.steps[i].out_base + o)] = static_cast<int>(i);
+  auto plain = [&](const PlanStep& st, const char* op) {
+    const Node& n = *st.node;
+    return n.op == op && n.num_outputs() == 1 && n.out_dtypes[0] == DType::kFloat32 && !controlling.count(n.id) &&
+           st.alloc == nullptr &&
+           std::all_of(st.refs.begin(), st.refs.end(), [](Variable* v) { return v == nullptr; });
+  };
+  std::vector<int> remap(static_cast<size_t>(plan.num_slots));
+  for (size_t s = 0; s < remap.size(); ++s) remap[s] = static_cast<int>(s);
+  bool any = false;
+  for (size_t bi = 0; bi < plan.steps.size(); ++bi) {
+    const PlanStep& bg = plan.steps[bi];
+    if (gone[bi] || !plain(bg, "bias_add_grad") || bg.in_slots.size() != 1 || bg.in_slots[0] < 0) continue;
+    int ri = producer[static_cast<size_t>(bg.in_slots[0])];
+    if (ri < 0 || gone[static_cast<size_t>(ri)]) continue;
+    PlanStep& rg = plan.steps[static_cast<size_t>(ri)];
+    if (!plain(rg, "relu_grad") || !is_float32_2d(*rg.node) || rg.in_slots.size() != 2) continue;
+    const Node& rn = *rg.node;
+    auto node = std::make_unique<Node>();
+    node->id = rn.id;
+    node->name = rn.name;
+    node->op = "_fused_relu_bias_grad";
+    node->def = def;
+    node->inputs = rn.inputs;
+    node->device = rn.device;
+    node->out_dtypes = {DType::kFloat32, DType::kFloat32};
+    node->out_shapes = {rn.out_shapes[0], bg.node->out_shapes[0]};
+    PlanStep st;
+    st.node = node.get();
+    st.kernel = kernel;
+    st.in_slots = rg.in_slots;
+    st.refs.assign(2, nullptr);
+    st.out_base = plan.num_slots;
+    remap[static_cast<size_t>(rg.out_base)] = st.out_base;
+    remap[static_cast<size_t>(bg.out_base)] = st.out_base + 1;
+    plan.num_slots += 2;
+    plan.plan_nodes.push_back(std::move(node));
+    rg = std::move(st);
+    gone[bi] = 1;
+    any = true;
+  }
+  if (!any) return false;
+  for (PlanStep& st : plan.steps)
+    for (int& s : st.in_slots)
+      if (s >= 0 && static_cast<size_t>(s) < remap.size()) s = remap[static_cast<size_t>(s)];
+  for (int& s : plan.fetch_slots) s = remap[static_cast<size_t>(s)];
+  return true;
+}
+
 }  // namespace
 
 std::vector<char> recompute_releases(Plan& plan) {
@@ -103,6 +163,7 @@ void fuse_plan(Plan& plan) {
     plan.steps[last] = std::move(st);
     any = true;
   }
+  any = fuse_relu_bias_grads(plan, controlling, gone) || any;
   if (!any) return;
   std::vector<PlanStep> kept;
   kept.reserve(plan.steps.size());

@@ -8,6 +8,10 @@
 // nodes, and when both matmul inputs are 2-D. The graph is unchanged: the fused step's node
 // is owned by the plan and takes the last op's output slot, so fetches and consumers see the
 // same values.
+//
+// relu_grad -> bias_add_grad (float32, 2-D) becomes one `_fused_relu_bias_grad` step that
+// writes dz and db in one pass. dz has other readers (the layer's two backward products),
+// so the fused step gets two new adjacent slots and its readers and fetches are moved there.
 #pragma once
 
 #include "nestor/session.h"

@@ -1,7 +1,9 @@
 // Activations: relu, relu6, elu, selu, leaky_relu, gelu, sigmoid, tanh, softplus, softsign,
 // swish. Each forward op's gradient is a separate *_grad op taking (dy, y or x) so the
 // backward pass is one fused elementwise kernel.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "common.h"
 
@@ -24,6 +26,68 @@ NESTOR_OP("relu_grad")
       NESTOR_DISPATCH_NUMERIC(ctx.input(0).dtype(), "relu_grad", [&] {
         ops::binary_kernel<scalar_t, scalar_t>(ctx, [](scalar_t dy, scalar_t y) { return y > 0 ? dy : scalar_t(0); });
       });
+    });
+
+// One row of _fused_relu_bias_grad. restrict and the unconditional loads let it vectorize.
+void relu_bias_grad_row(const float* __restrict d, const float* __restrict v, float* __restrict z,
+                        float* __restrict acc, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float dj = d[j], vj = v[j];
+    const float g = vj > 0.0f ? dj : 0.0f;
+    z[j] = g;
+    acc[j] += g;
+  }
+}
+
+// _fused_relu_bias_grad(dy, y) = (dz, db): dz = relu_grad(dy, y) and db = bias_add_grad(dz)
+// in one pass over dy and y, float32 [N, C]. Not written by users: the CPU plan builder
+// (exec/fuse.h) puts it in place of relu_grad -> bias_add_grad, the backward pass of every
+// dense relu layer. The rows are cut into a fixed number of blocks that depends only on the
+// shape and the pool size, and the blocks' column sums are added in block order, so db is
+// the same on every run.
+NESTOR_OP("_fused_relu_bias_grad")
+    .shape([](ShapeCtx& c) {
+      c.expect_inputs(2);
+      if (c.dtype(0) != DType::kFloat32) c.fail("_fused_relu_bias_grad is float32 only, got ", dtype_name(c.dtype(0)));
+      c.expect_same_dtype(0, 1);
+      c.expect_rank(0, 2);
+      c.expect_rank(1, 2);
+      const PartialShape& s = c.shape(0);
+      c.set_output(0, DType::kFloat32, s);
+      c.set_output(1, DType::kFloat32, PartialShape(Dims{s.known_rank() ? s.dim(1) : -1}));
+    })
+    .no_grad()
+    .cpu([](KernelCtx& ctx) {
+      const Tensor& dy = ctx.input(0);
+      const Tensor& y = ctx.input(1);
+      if (dy.rank() != 2 || dy.dims() != y.dims())
+        ctx.fail(Code::kInvalidArgument, "dy and y must be 2-D of one shape, got ", dims_str(dy.dims()), " and ",
+                 dims_str(y.dims()));
+      const int64_t N = dy.dim(0), C = dy.dim(1);
+      Tensor& dz = ctx.allocate_output(0, DType::kFloat32, dy.dims());
+      Tensor& db = ctx.allocate_output(1, DType::kFloat32, {C});
+      const float* pdy = dy.data<float>();
+      const float* py = y.data<float>();
+      float* pz = dz.data<float>();
+      float* pb = db.data<float>();
+      constexpr int64_t kBlockElems = 1 << 15;
+      const int64_t blocks = std::max<int64_t>(
+          1, std::min<int64_t>({ctx.pool().num_threads(), N, N * C / kBlockElems}));
+      std::vector<float> partial(static_cast<size_t>((blocks - 1) * C));
+      auto run = [&](int64_t b) {
+        const int64_t r0 = N * b / blocks, r1 = N * (b + 1) / blocks;
+        float* acc = b == 0 ? pb : partial.data() + (b - 1) * C;
+        std::fill(acc, acc + C, 0.0f);
+        for (int64_t r = r0; r < r1; ++r) relu_bias_grad_row(pdy + r * C, py + r * C, pz + r * C, acc, C);
+      };
+      if (blocks == 1) run(0);
+      else ctx.pool().parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) run(b);
+      });
+      for (int64_t b = 1; b < blocks; ++b) {
+        const float* part = partial.data() + (b - 1) * C;
+        for (int64_t j = 0; j < C; ++j) pb[j] += part[j];
+      }
     });
 
 // ---------------------------------------------------------------- helpers
