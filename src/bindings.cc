@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "nestor/backend.h"
+#include "nestor/crc32c.h"
 #include "nestor/graph.h"
 #include "nestor/op.h"
 #include "nestor/session.h"
@@ -346,4 +347,12 @@ PYBIND11_MODULE(_native, m) {
   m.def("registry_self_test", [] { return OpRegistry::global().self_test(); });
   m.def("default_num_threads", &default_num_threads);
   m.def("cpu_cached_bytes", [] { return cpu_allocator().cached_bytes(); });
+  m.def("crc32c", [](const py::bytes& b) {
+    std::string_view v(b);
+    return crc32c(v.data(), v.size());
+  });
+  m.def("masked_crc32c", [](const py::bytes& b) {
+    std::string_view v(b);
+    return masked_crc32c(v.data(), v.size());
+  });
 }

@@ -400,10 +400,10 @@ def test_steps_until_next_request_values(model, tmp_path):
     sess.run(tf.global_variables_initializer())
     for h in hooks:
         h.after_create_session(sess, None)
-    assert [h.steps_until_next_request(0) for h in hooks] == [0, 4, 0, 0, 19, 99, H.NEVER, 0, 0]
+    assert [h.steps_until_next_request(0) for h in hooks] == [0, 4, 0, 0, 19, 0, H.NEVER, 0, 0]
     sess.run_steps(model["train"], steps=3)
-    assert [h.steps_until_next_request(3) for h in hooks] == [0, 1, 0, 0, 16, 96, H.NEVER, H.NEVER, 0]
-    assert nan.steps_until_next_request(99) == 0
+    assert [h.steps_until_next_request(3) for h in hooks] == [0, 1, 0, 0, 16, 97, H.NEVER, H.NEVER, 0]
+    assert nan.steps_until_next_request(99) == 1 and nan.steps_until_next_request(100) == 0
     ctx = H.SessionRunContext(None, sess)
     args = [h.before_run(ctx) for h in (summary, counter, logger)]  # their first triggers: step 3 -> 4
     results = sess.run([model["train"], [a.fetches for a in args]])[1]

@@ -361,9 +361,10 @@ class NanTensorHook(SessionRunHook):
     """Stops training (raising `NanLossDuringTrainingError`, or quietly) when the loss is NaN.
 
     TensorFlow checks every step. With the nestor speed extension the loss is checked on the
-    steps the hook is driven: every step that brings the global step to a multiple of
-    `check_every_n_steps` (default 100; set the attribute to 1 to check every step), plus any
-    step the loop drives for other hooks.
+    steps the hook is driven: every step that starts from a global step that is a multiple of
+    `check_every_n_steps` (default 100; set the attribute to 1 to check every step), which are
+    the steps the default logging and summary hooks are driven on too, plus any step the loop
+    drives for other hooks.
 
     Args:
       loss_tensor: the loss tensor.
@@ -378,7 +379,7 @@ class NanTensorHook(SessionRunHook):
 
     def steps_until_next_request(self, global_step: int) -> Optional[int]:
         n = max(1, int(self.check_every_n_steps))
-        return (n - 1 - int(global_step)) % n
+        return (-int(global_step)) % n
 
     def before_run(self, run_context: SessionRunContext) -> SessionRunArgs:
         return SessionRunArgs(self._loss_tensor)

@@ -19,74 +19,19 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
+from .. import _native
 from .proto import Event, Summary
 
 
 # ---------------------------------------------------------------- CRC-32C (Castagnoli)
-def _make_table() -> tuple:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return tuple(table)
-
-
-_TABLE = _make_table()
-
-
-# Long inputs go through numpy in blocks of _BLOCK bytes. The CRC register is linear over
-# GF(2): after byte b it is Z(crc) ^ T[b], with Z(c) = T[c & 0xFF] ^ (c >> 8) (one zero byte).
-# So a block's bytes contribute XOR_t Z^(S-1-t)(T[b_t]) (table _BYTE_AT[t], one gather per
-# block), and the register entering a block is carried over it by Z^S (four byte tables).
-_BLOCK = 64
-_VECTOR_MIN = 512
-_tables: Optional[tuple] = None
-
-
-def _block_tables() -> tuple:
-    global _tables
-    if _tables is None:
-        t = np.array(_TABLE, dtype=np.uint32)
-
-        def z(c: np.ndarray) -> np.ndarray:
-            return t[c & 0xFF] ^ (c >> 8)
-        at = [t]
-        for _ in range(_BLOCK - 1):
-            at.append(z(at[-1]))
-        byte_at = np.stack(at[::-1])  # byte_at[pos][b]: byte b at position pos of a block
-        carry = []
-        for k in range(4):
-            c = np.arange(256, dtype=np.uint32) << np.uint32(8 * k)
-            for _ in range(_BLOCK):
-                c = z(c)
-            carry.append(tuple(int(v) for v in c))
-        _tables = (byte_at, tuple(carry))
-    return _tables
-
-
 def crc32c(data: bytes) -> int:
     """CRC-32C of `data` (reflected polynomial 0x82F63B78): crc32c(b"123456789") == 0xE3069283."""
-    crc = 0xFFFFFFFF
-    t = _TABLE
-    start = 0
-    if len(data) >= _VECTOR_MIN:
-        byte_at, (c0, c1, c2, c3) = _block_tables()
-        start = len(data) // _BLOCK * _BLOCK
-        blocks = np.frombuffer(data, dtype=np.uint8, count=start).reshape(-1, _BLOCK)
-        vals = np.bitwise_xor.reduce(byte_at[np.arange(_BLOCK), blocks], axis=1).tolist()
-        for v in vals:
-            crc = c0[crc & 0xFF] ^ c1[(crc >> 8) & 0xFF] ^ c2[(crc >> 16) & 0xFF] ^ c3[crc >> 24] ^ v
-    for b in data[start:]:
-        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
+    return _native.crc32c(bytes(data))
 
 
 def masked_crc32c(data: bytes) -> int:
     """TFRecord's masked CRC: ((crc >> 15) | (crc << 17)) + 0xa282ead8, mod 2^32."""
-    crc = crc32c(data)
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+    return _native.masked_crc32c(bytes(data))
 
 
 def encode_record(data: bytes) -> bytes:
