@@ -58,7 +58,7 @@ def _sparse_ref(logits, labels):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("ldtype", [np.int32, np.int64])
-@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 4), (1, 1)])
+@pytest.mark.parametrize("shape", [(4, 5), (2, 3, 4), (1, 1), (9, 2), (5, 8), (6, 9), (3, 17)])
 def test_sparse_softmax_cross_entropy(device, ldtype, shape):
     x = rand(*shape, seed=2)
     labels = np.random.default_rng(3).integers(0, shape[-1], size=shape[:-1]).astype(ldtype)
@@ -108,6 +108,9 @@ def test_sparse_softmax_cross_entropy_label_out_of_range():
             with pytest.raises(tf.errors.InvalidArgumentError,
                                match=r"label value of 7 at position 2 .*range of \[0, 5\)"):
                 s.run(loss, {x: np.zeros((4, 5)), z: [0, 4, 7, 1]})
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match=r"label value of -1 at position 0 .*range of \[0, 5\)"):
+                s.run(loss, {x: np.zeros((2, 5)), z: [-1, 9]})
             with pytest.raises(tf.errors.InvalidArgumentError, match=r"label value of -1 at position 0"):
                 s.run(loss, {x: np.zeros((1, 5)), z: [-1]})
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"logits shape \(\?, 5\) and labels shape \(3, 2\)"):

@@ -210,6 +210,41 @@ NESTOR_OP("softmax_cross_entropy_with_logits")
       });
     });
 
+// Rows [s, e) of sparse_softmax_cross_entropy_with_logits (kernel below); KC: the class count
+// when fixed at compile time, 0 for C at run time.
+template <int KC, typename T, typename I>
+void sparse_xent_rows(const T* px, const I* pz, T* pl, T* pb, int64_t s, int64_t e, int64_t c_rt) {
+  const int64_t C = KC ? KC : c_rt;
+  for (int64_t q = s; q < e; ++q) {
+    const T* p = px + q * C;
+    T* b = pb + q * C;
+    T m = p[0];
+    for (int64_t r = 1; r < C; ++r) m = p[r] > m ? p[r] : m;
+    for (int64_t r = 0; r < C; ++r) b[r] = p[r] - m;
+    pl[q] = -b[static_cast<int64_t>(pz[q])];
+  }
+  ops::exp_inplace(pb + s * C, (e - s) * C);
+  // The row sums are logged as one vector, then added to the loss (the buffer is kept per
+  // thread: no allocation per step).
+  thread_local std::vector<T> sums;
+  sums.resize(static_cast<size_t>(e - s));
+  T* sm = sums.data();
+  for (int64_t q = s; q < e; ++q) {
+    const T* b = pb + q * C;
+    T sum = 0;
+    for (int64_t r = 0; r < C; ++r) sum += b[r];
+    sm[q - s] = sum;
+  }
+  for (int64_t q = s; q < e; ++q) {
+    T* b = pb + q * C;
+    const T inv = T(1) / sm[q - s];
+    for (int64_t r = 0; r < C; ++r) b[r] *= inv;
+    b[static_cast<int64_t>(pz[q])] -= T(1);
+  }
+  ops::log_inplace(sm, e - s);
+  for (int64_t q = s; q < e; ++q) pl[q] += sm[q - s];
+}
+
 // sparse_softmax_cross_entropy_with_logits(logits [..., C], labels [...]) -> (loss, backprop):
 // loss = logsumexp(logits) - logits[label], backprop = softmax(logits) - onehot(label).
 NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
@@ -250,31 +285,19 @@ NESTOR_OP("sparse_softmax_cross_entropy_with_logits")
         NESTOR_DISPATCH_INDEX(z.dtype(), ctx.node().op, [&] {
           const scalar_t* pz = z.data<scalar_t>();
           // Per block of rows: shift by the row max, one contiguous (vectorized) exp over the
-          // block, then normalize. loss = log(sum) - (x[label] - max).
+          // block, then normalize. loss = log(sum) - (x[label] - max). Class counts up to 8
+          // run with C known at compile time (iris has 3): the row loops unroll completely.
           parallel_elems(ctx, N, [&](int64_t s, int64_t e) {
-            for (int64_t q = s; q < e; ++q) {
-              const T* p = px + q * C;
-              T* b = pb + q * C;
-              T m = lane_max(p, C, 1);
-              for (int64_t r = 0; r < C; ++r) b[r] = p[r] - m;
-              pl[q] = -b[static_cast<int64_t>(pz[q])];
+            switch (C) {
+              case 2: sparse_xent_rows<2>(px, pz, pl, pb, s, e, C); break;
+              case 3: sparse_xent_rows<3>(px, pz, pl, pb, s, e, C); break;
+              case 4: sparse_xent_rows<4>(px, pz, pl, pb, s, e, C); break;
+              case 5: sparse_xent_rows<5>(px, pz, pl, pb, s, e, C); break;
+              case 6: sparse_xent_rows<6>(px, pz, pl, pb, s, e, C); break;
+              case 7: sparse_xent_rows<7>(px, pz, pl, pb, s, e, C); break;
+              case 8: sparse_xent_rows<8>(px, pz, pl, pb, s, e, C); break;
+              default: sparse_xent_rows<0>(px, pz, pl, pb, s, e, C); break;
             }
-            ops::exp_inplace(pb + s * C, (e - s) * C);
-            // The row sums are logged as one vector, then added to the loss (the buffer is kept
-            // per thread: no allocation per step).
-            thread_local std::vector<T> sums;
-            sums.resize(static_cast<size_t>(e - s));
-            for (int64_t q = s; q < e; ++q) {
-              T* b = pb + q * C;
-              T sum = 0;
-              for (int64_t r = 0; r < C; ++r) sum += b[r];
-              T inv = T(1) / sum;
-              for (int64_t r = 0; r < C; ++r) b[r] *= inv;
-              b[static_cast<int64_t>(pz[q])] -= T(1);
-              sums[static_cast<size_t>(q - s)] = sum;
-            }
-            ops::log_inplace(sums.data(), e - s);
-            for (int64_t q = s; q < e; ++q) pl[q] += sums[static_cast<size_t>(q - s)];
           }, std::max<int64_t>(1, 8192 / std::max<int64_t>(C, 1)));
         });
       });

@@ -113,13 +113,19 @@ void check_sparse_labels(const Ctx& c, const Tensor& x, const Tensor& z) {
   if (x.rank() < 1 || z.rank() != x.rank() - 1 || !std::equal(z.dims().begin(), z.dims().end(), x.dims().begin()))
     c.fail(Code::kInvalidArgument, "logits and labels must have the same leading dimensions, got logits shape ",
            dims_str(x.dims()), " and labels shape ", dims_str(z.dims()));
-  int64_t classes = x.dims().back(), n = z.num_elements();
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t lab = z.scalar_as_int(i);
-    if (lab < 0 || lab >= classes)
-      c.fail(Code::kInvalidArgument, "Received a label value of ", lab, " at position ", i,
-             " which is outside the valid range of [0, ", classes, ")");
-  }
+  const int64_t classes = x.dims().back(), n = z.num_elements();
+  auto check = [&](const auto* p) {
+    bool ok = true;  // one branch-free pass; the position is searched for only on failure
+    for (int64_t i = 0; i < n; ++i) ok &= p[i] >= 0 && p[i] < classes;
+    if (ok) return;
+    for (int64_t i = 0; i < n; ++i)
+      if (p[i] < 0 || p[i] >= classes)
+        c.fail(Code::kInvalidArgument, "Received a label value of ", static_cast<int64_t>(p[i]), " at position ", i,
+               " which is outside the valid range of [0, ", classes, ")");
+  };
+  if (z.dtype() == DType::kInt32) check(z.data<int32_t>());
+  else if (z.dtype() == DType::kInt64) check(z.data<int64_t>());
+  else c.fail(Code::kInvalidArgument, "labels must be int32 or int64, got ", dtype_name(z.dtype()));
 }
 
 }  // namespace nestor
