@@ -30,12 +30,13 @@ WORKLOAD = os.path.join(HERE, "_premade_workload.py")
 CASES = ["dnn_wide", "wide_deep", "iris"]
 
 
-def run(python: str, case: str, tensorflow: bool, runs: int) -> dict:
-    out = []
-    for _ in range(runs):
-        p = subprocess.run([python, WORKLOAD, case] + (["--tensorflow"] if tensorflow else []),
-                           capture_output=True, text=True, check=True)
-        out.append(json.loads(p.stdout.strip().splitlines()[-1]))
+def run_once(python: str, case: str, tensorflow: bool) -> dict:
+    p = subprocess.run([python, WORKLOAD, case] + (["--tensorflow"] if tensorflow else []),
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def medians(out: list) -> dict:
     return {k: statistics.median(r[k] for r in out) for k in out[0]}
 
 
@@ -63,14 +64,26 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--record-tf", metavar="PYTHON")
     args = ap.parse_args()
+    ours_runs = {c: [] for c in CASES}
     if args.record_tf:
-        rec = {c: run(args.record_tf, c, True, args.runs) for c in CASES}
+        # TF and nestor alternate, case by case and run by run: the machine's speed drifts over
+        # minutes, and both sides of each ratio then see the same drift.
+        tf_runs = {c: [] for c in CASES}
+        for _ in range(args.runs):
+            for c in CASES:
+                tf_runs[c].append(run_once(args.record_tf, c, True))
+                ours_runs[c].append(run_once(sys.executable, c, False))
+        rec = {c: medians(tf_runs[c]) for c in CASES}
         rec["command"] = f"<tf215-venv>/bin/python benchmarks/_premade_workload.py <case> --tensorflow " \
-                         f"(median of {args.runs})"
+                         f"(median of {args.runs}, alternated with nestor's runs)"
         with open(RECORD, "w") as f:
             json.dump(rec, f, indent=1)
+    else:
+        for _ in range(args.runs):
+            for c in CASES:
+                ours_runs[c].append(run_once(sys.executable, c, False))
     tf = json.load(open(RECORD))
-    ours = {c: run(sys.executable, c, False, args.runs) for c in CASES}
+    ours = {c: medians(ours_runs[c]) for c in CASES}
     ceiling = sgemm_examples_per_s()
     rows = [
         ("DNN 1024-512-256 train ex/s", ours["dnn_wide"]["train_examples_per_s"], tf["dnn_wide"]["train_examples_per_s"],
