@@ -100,6 +100,8 @@ TEST(DirectGemm, ChosenForSmallProductsOnly) {
   EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 512, 1024, 100));
   EXPECT_FALSE(blas::direct_sgemm_pays(false, true, 4, 1024, 1024));  // B^T copy too big
   EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 16, 16, 0));
+  EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 1, 512, 1024));  // batch 1: the BLAS's gemv
+  EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 256, 1, 30));    // one output column: gemv
 }
 
 TEST(GemmBiasAct, BlasPathPrefillsTheBiasAndAppliesRelu) {

@@ -175,6 +175,10 @@ bool direct_sgemm_available() {
 
 bool direct_sgemm_pays(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k) {
   if (m <= 0 || n <= 0 || k <= 0) return false;
+  // One row or one column is a matrix-vector product: the BLAS's gemv streams the matrix
+  // row by row (split over the pool by the caller), where the tiles here would walk it in
+  // 16-column strips, one cache line per row each (2x slower at batch 1 of a 1024-wide MLP).
+  if (m == 1 || n == 1) return false;
   if (trans_b && k * n > (1 << 16)) return false;  // B^T is packed first: keep that copy in L2
   double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   // Measured on AVX2 (Zen 2): up to ~1e6 multiply-adds this kernel beats OpenBLAS on every
