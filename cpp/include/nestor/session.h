@@ -23,7 +23,7 @@ namespace nestor {
 struct SessionOptions {
   int intra_op_threads = 0;  // 0 = default_num_threads()
   std::string device = "cpu";
-  bool fuse_kernels = true;  // CPU plans: matmul -> bias_add [-> relu] as one kernel (exec/fuse.h)
+  bool fuse_kernels = true;  // CPU plans fuse matmul -> bias_add [-> relu] and relu_grad -> bias_add_grad (exec/fuse.h)
 };
 
 // A compiled step: nodes in order with their kernels and value slots. Built by

@@ -157,24 +157,26 @@ void gemm_bias_act(ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int
                    int64_t ldc) {
   if (direct_sgemm_pays(ta, tb, m, n, k) && direct_sgemm(pool, ta, tb, m, n, k, a, lda, b, ldb, bias, act, c, ldc))
     return;
+  // The passes over C run on the pool by rows, as the BLAS's parts do.
+  auto by_rows = [&](auto&& fn) {
+    auto rows = [&](int64_t r0, int64_t r1) {
+      for (int64_t i = r0; i < r1; ++i) fn(c + i * ldc);
+    };
+    if (pool == nullptr) rows(0, m);
+    else pool->parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(n, 1)), rows);
+  };
   float beta = 0.0f;
   if (bias != nullptr) {
-    for (int64_t i = 0; i < m; ++i) std::copy(bias, bias + n, c + i * ldc);
+    by_rows([&](float* ci) { std::copy(bias, bias + n, ci); });
     beta = 1.0f;
   }
   gemm_impl(pool, NESTOR_BLAS(cblas_sgemm), NESTOR_BLAS(cblas_sgemv), ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta,
             c, ldc);
-  if (act != Epilogue::kRelu) return;
-  auto relu_rows = [&](int64_t r0, int64_t r1) {
-    for (int64_t i = r0; i < r1; ++i) {
-      float* ci = c + i * ldc;
+  if (act == Epilogue::kRelu)
+    by_rows([&](float* ci) {
       for (int64_t j = 0; j < n; ++j) ci[j] = ci[j] > 0.0f ? ci[j] : 0.0f;
-    }
-  };
-  if (pool == nullptr) relu_rows(0, m);
-  else pool->parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(n, 1)), relu_rows);
+    });
 }
-
 
 }  // namespace blas
 }  // namespace nestor

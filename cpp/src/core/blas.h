@@ -17,14 +17,14 @@ void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, in
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
           const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
-bool uses_caller_threads();
+bool uses_caller_threads();  // true when OpenBLAS runs its threaded parts on our pools
 
 // Row-major C[m,n] = act(op(A) op(B) + bias), bias of length n or nullptr: the direct kernel
 // (bias and activation applied in registers) where it pays, else the BLAS on C prefilled with
 // the bias (beta = 1, so OpenBLAS also skips its pass scaling C) and one pass for the
 // activation.
 void gemm_bias_act(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
-                   int64_t lda, const float* b, int64_t ldb, const float* bias, Epilogue act, float* c, int64_t ldc);  // true when OpenBLAS runs its threaded parts on our pools
+                   int64_t lda, const float* b, int64_t ldb, const float* bias, Epilogue act, float* c, int64_t ldc);
 
 }  // namespace blas
 }  // namespace nestor

@@ -16,34 +16,60 @@ bool is_float32_2d(const Node& n) {
          n.out_shapes[0].rank() == 2;
 }
 
-// relu_grad -> bias_add_grad (the backward pass of a dense relu layer): one step that writes
-// dz and db. dz keeps its other readers (the two products of the layer's backward pass), so
-// the fused step gets two fresh adjacent slots, and every reader and fetch of the old slots
-// is pointed at them. The step sits where relu_grad was: bias_add_grad reads only dz.
-bool fuse_relu_bias_grads(Plan& plan, const std::set<int>& controlling, std::vector<char>& gone) {
-  const OpDef* def = OpRegistry::global().find("_fused_relu_bias_grad");
-  const KernelFn* kernel = def != nullptr ? def->kernel(DeviceType::kCpu) : nullptr;
-  if (kernel == nullptr) return false;
-  std::vector<int> producer(static_cast<size_t>(plan.num_slots), -1);
-  for (size_t i = 0; i < plan.steps.size(); ++i)
-    for (int o = 0; o < plan.steps[i].node->num_outputs(); ++o)
-      producer[static_cast<size_t>(plan.steps[i].out_base + o)] = static_cast<int>(i);
-  auto plain = [&](const PlanStep& st, const char* op) {
+// What both fusions read off the plan before changing it.
+struct Scan {
+  std::vector<int> readers, reader, producer;  // per slot: how many steps read it, the last one, its step
+  std::set<int> controlling;                   // nodes some node waits for
+
+  explicit Scan(const Plan& plan) {
+    const size_t n_slots = static_cast<size_t>(plan.num_slots);
+    readers.assign(n_slots, 0);
+    reader.assign(n_slots, -1);
+    producer.assign(n_slots, -1);
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const PlanStep& st = plan.steps[i];
+      for (int s : st.in_slots)
+        if (s >= 0) {
+          ++readers[static_cast<size_t>(s)];
+          reader[static_cast<size_t>(s)] = static_cast<int>(i);
+        }
+      for (int o = 0; o < st.node->num_outputs(); ++o) producer[static_cast<size_t>(st.out_base + o)] = static_cast<int>(i);
+      controlling.insert(st.node->control_inputs.begin(), st.node->control_inputs.end());
+    }
+    for (int s : plan.fetch_slots) readers[static_cast<size_t>(s)] += 2;  // a fetched value must exist
+  }
+  // The step reading `slot` when it is its only reader and the value is not fetched, else -1.
+  int only_reader(int slot) const {
+    return readers[static_cast<size_t>(slot)] == 1 ? reader[static_cast<size_t>(slot)] : -1;
+  }
+  // A graph node of this op with one float32 output, on the session's device, without ref
+  // inputs, that no node waits for: a candidate for either fusion.
+  bool candidate(const PlanStep& st, const char* op) const {
     const Node& n = *st.node;
     return n.op == op && n.num_outputs() == 1 && n.out_dtypes[0] == DType::kFloat32 && !controlling.count(n.id) &&
            st.alloc == nullptr &&
            std::all_of(st.refs.begin(), st.refs.end(), [](Variable* v) { return v == nullptr; });
-  };
+  }
+};
+
+// relu_grad -> bias_add_grad (the backward pass of a dense relu layer): one step that writes
+// dz and db. dz keeps its other readers (the two products of the layer's backward pass), so
+// the fused step gets two fresh adjacent slots, and every reader and fetch of the old slots
+// is pointed at them. The step sits where relu_grad was: bias_add_grad reads only dz.
+bool fuse_relu_bias_grads(Plan& plan, const Scan& scan, std::vector<char>& gone) {
+  const OpDef* def = OpRegistry::global().find("_fused_relu_bias_grad");
+  const KernelFn* kernel = def != nullptr ? def->kernel(DeviceType::kCpu) : nullptr;
+  if (kernel == nullptr) return false;
   std::vector<int> remap(static_cast<size_t>(plan.num_slots));
   for (size_t s = 0; s < remap.size(); ++s) remap[s] = static_cast<int>(s);
   bool any = false;
   for (size_t bi = 0; bi < plan.steps.size(); ++bi) {
     const PlanStep& bg = plan.steps[bi];
-    if (gone[bi] || !plain(bg, "bias_add_grad") || bg.in_slots.size() != 1 || bg.in_slots[0] < 0) continue;
-    int ri = producer[static_cast<size_t>(bg.in_slots[0])];
+    if (gone[bi] || !scan.candidate(bg, "bias_add_grad") || bg.in_slots.size() != 1 || bg.in_slots[0] < 0) continue;
+    int ri = scan.producer[static_cast<size_t>(bg.in_slots[0])];
     if (ri < 0 || gone[static_cast<size_t>(ri)]) continue;
     PlanStep& rg = plan.steps[static_cast<size_t>(ri)];
-    if (!plain(rg, "relu_grad") || !is_float32_2d(*rg.node) || rg.in_slots.size() != 2) continue;
+    if (!scan.candidate(rg, "relu_grad") || !is_float32_2d(*rg.node) || rg.in_slots.size() != 2) continue;
     const Node& rn = *rg.node;
     auto node = std::make_unique<Node>();
     node->id = rn.id;
@@ -69,9 +95,9 @@ bool fuse_relu_bias_grads(Plan& plan, const std::set<int>& controlling, std::vec
     any = true;
   }
   if (!any) return false;
-  for (PlanStep& st : plan.steps)
+  for (PlanStep& st : plan.steps)  // every slot read here existed before the new ones
     for (int& s : st.in_slots)
-      if (s >= 0 && static_cast<size_t>(s) < remap.size()) s = remap[static_cast<size_t>(s)];
+      if (s >= 0) s = remap[static_cast<size_t>(s)];
   for (int& s : plan.fetch_slots) s = remap[static_cast<size_t>(s)];
   return true;
 }
@@ -101,38 +127,20 @@ void fuse_plan(Plan& plan) {
   const OpDef* fused_def = OpRegistry::global().find("_fused_matmul");
   const KernelFn* fused_kernel = fused_def != nullptr ? fused_def->kernel(DeviceType::kCpu) : nullptr;
   if (fused_kernel == nullptr) return;
-  const size_t n_slots = static_cast<size_t>(plan.num_slots);
-  std::vector<int> readers(n_slots, 0), reader(n_slots, -1), producer(n_slots, -1);
-  std::set<int> controlling;  // nodes some node waits for
-  for (size_t i = 0; i < plan.steps.size(); ++i) {
-    const PlanStep& st = plan.steps[i];
-    for (int s : st.in_slots)
-      if (s >= 0) {
-        ++readers[static_cast<size_t>(s)];
-        reader[static_cast<size_t>(s)] = static_cast<int>(i);
-      }
-    for (int o = 0; o < st.node->num_outputs(); ++o) producer[static_cast<size_t>(st.out_base + o)] = static_cast<int>(i);
-    controlling.insert(st.node->control_inputs.begin(), st.node->control_inputs.end());
-  }
-  for (int s : plan.fetch_slots) readers[static_cast<size_t>(s)] += 2;  // a fetched value must exist
-  auto only_reader = [&](int slot) { return readers[static_cast<size_t>(slot)] == 1 ? reader[static_cast<size_t>(slot)] : -1; };
-  auto fusable = [&](const PlanStep& st, const char* op) {
-    const Node& n = *st.node;
-    return n.op == op && is_float32_2d(n) && !controlling.count(n.id) && st.alloc == nullptr &&
-           std::all_of(st.refs.begin(), st.refs.end(), [](Variable* v) { return v == nullptr; });
-  };
+  const Scan scan(plan);
 
+  auto fusable = [&](const PlanStep& st, const char* op) { return scan.candidate(st, op) && is_float32_2d(*st.node); };
   std::vector<char> gone(plan.steps.size(), 0);
   bool any = false;
   for (size_t bi = 0; bi < plan.steps.size(); ++bi) {
     PlanStep& badd = plan.steps[bi];
     if (!fusable(badd, "bias_add") || badd.in_slots.size() != 2) continue;
-    int mi = producer[static_cast<size_t>(badd.in_slots[0])];
-    if (mi < 0 || gone[static_cast<size_t>(mi)] || only_reader(badd.in_slots[0]) != static_cast<int>(bi)) continue;
+    int mi = scan.producer[static_cast<size_t>(badd.in_slots[0])];
+    if (mi < 0 || gone[static_cast<size_t>(mi)] || scan.only_reader(badd.in_slots[0]) != static_cast<int>(bi)) continue;
     PlanStep& mm = plan.steps[static_cast<size_t>(mi)];
     if (!fusable(mm, "matmul") || mm.in_slots.size() != 2) continue;
     const Node& mn = *mm.node;  // its output is 2-D, so are both inputs (batched products are >= 3-D)
-    int ri = only_reader(badd.out_base);
+    int ri = scan.only_reader(badd.out_base);
     size_t last = bi;
     std::string act;
     if (ri >= 0 && fusable(plan.steps[static_cast<size_t>(ri)], "relu")) {
@@ -163,7 +171,7 @@ void fuse_plan(Plan& plan) {
     plan.steps[last] = std::move(st);
     any = true;
   }
-  any = fuse_relu_bias_grads(plan, controlling, gone) || any;
+  any = fuse_relu_bias_grads(plan, scan, gone) || any;
   if (!any) return;
   std::vector<PlanStep> kept;
   kept.reserve(plan.steps.size());

@@ -2,6 +2,9 @@
 // both inputs have rank >= 3 with equal batch dims, or when b is 2-D (a's leading dims
 // are folded into rows).
 
+#include <string>
+#include <variant>
+
 #include "../core/blas.h"
 #include "common.h"
 #include "shape_util.h"
@@ -174,8 +177,9 @@ NESTOR_OP("_fused_matmul")
         ctx.fail(Code::kInvalidArgument, "bias of shape ", dims_str(bias.dims()), " does not match the ", md.n,
                  " columns of the product");
       Tensor& o = ctx.allocate_output(0, DType::kFloat32, md.out);
-      blas::Epilogue act = ctx.attr_or<std::string>("activation", "") == "relu" ? blas::Epilogue::kRelu
-                                                                                 : blas::Epilogue::kNone;
+      // Read in place: this runs every step, and attr_or would copy the string.
+      const std::string* name = std::get_if<std::string>(ctx.node().attrs.find("activation"));
+      blas::Epilogue act = name != nullptr && *name == "relu" ? blas::Epilogue::kRelu : blas::Epilogue::kNone;
       blas::gemm_bias_act(&ctx.pool(), ta, tb, md.m, md.n, md.k, a.data<float>(), ta ? md.m : md.k, b.data<float>(),
                           tb ? md.k : md.n, bias.data<float>(), act, o.data<float>(), md.n);
     });

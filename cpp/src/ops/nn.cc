@@ -218,8 +218,7 @@ void sparse_xent_rows(const T* px, const I* pz, T* pl, T* pb, int64_t s, int64_t
   for (int64_t q = s; q < e; ++q) {
     const T* p = px + q * C;
     T* b = pb + q * C;
-    T m = p[0];
-    for (int64_t r = 1; r < C; ++r) m = p[r] > m ? p[r] : m;
+    const T m = lane_max(p, C, 1);
     for (int64_t r = 0; r < C; ++r) b[r] = p[r] - m;
     pl[q] = -b[static_cast<int64_t>(pz[q])];
   }
