@@ -1,5 +1,6 @@
 // cuda/kernels/common.cuh: helpers shared by the CUDA kernels: launch shapes, numpy
-// broadcasting index maps, elementwise launchers taking device functors, dtype dispatch.
+// broadcasting index maps, elementwise launchers (unary, binary, three-input) taking device
+// functors, dtype dispatch.
 // Each kernel file registers its kernels under the CPU op names (cpp/src/ops/<same stem>.cc)
 // with the same attributes, dtypes, shapes and error messages.
 #pragma once
@@ -109,6 +110,60 @@ void launch_binary(KernelCtx& ctx, F f) {
     binary_bcast_kernel<T, R><<<blocks_for(n), kThreads, 0, be.stream()>>>(
         a.data<T>(), b.data<T>(), y.data<R>(), n, BroadcastMap(od, a.dims()), BroadcastMap(od, b.dims()), f);
   }
+  NESTOR_CUDA_CHECK_LAUNCH();
+}
+
+// Fails unless an output of shape `od` can be indexed by BroadcastMap (rank <= kMaxRank).
+inline void check_broadcast_rank(const KernelCtx& ctx, const Dims& od) {
+  if (od.size() > static_cast<size_t>(kMaxRank))
+    ctx.fail(Code::kUnimplemented, "CUDA kernels broadcast up to rank ", kMaxRank, ", got ", dims_str(od));
+}
+
+// Output linear index -> offset of one operand of a broadcasting op: the index itself where
+// the operand has the output's shape, 0 where it has one element, else a BroadcastMap.
+struct OperandMap {
+  enum Kind : int { kSame = 0, kScalar = 1, kBroadcast = 2 };
+  int kind = kSame;
+  BroadcastMap map;
+  OperandMap() = default;
+  // `out` must pass check_broadcast_rank unless every operand is kSame or kScalar
+  // (operand_map below checks).
+  OperandMap(const Dims& out, const Dims& in)
+      : kind(in == out ? kSame : (num_elements(in) == 1 ? kScalar : kBroadcast)) {
+    if (kind == kBroadcast) map = BroadcastMap(out, in);
+  }
+  __device__ int64_t operator()(int64_t i) const { return kind == kSame ? i : (kind == kScalar ? 0 : map(i)); }
+};
+
+// The OperandMap of `in` for output `out`, failing (Unimplemented) if it needs a
+// BroadcastMap of rank > kMaxRank.
+inline OperandMap operand_map(const KernelCtx& ctx, const Dims& out, const Dims& in) {
+  if (in != out && num_elements(in) != 1) check_broadcast_rank(ctx, out);
+  return OperandMap(out, in);
+}
+
+template <typename A, typename B, typename C, typename R, typename F>
+__global__ void ternary_kernel(const A* a, const B* b, const C* c, R* y, int64_t n, OperandMap ma, OperandMap mb,
+                               OperandMap mc, F f) {
+  NESTOR_GRID_STRIDE(i, n) y[i] = f(a[ma(i)], b[mb(i)], c[mc(i)]);
+}
+
+// y = f(a, b, c) with numpy broadcasting of all three inputs (output shape
+// broadcast(broadcast(a, b), c), as the CPU kernels compute it), on the kernel's stream.
+template <typename A, typename B, typename C, typename R, typename F>
+void launch_ternary(KernelCtx& ctx, F f) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  const Tensor& c = ctx.input(2);
+  CudaBackend& be = CudaBackend::of(ctx);
+  Dims od = broadcast_dims(ctx, broadcast_dims(ctx, a.dims(), b.dims()), c.dims());
+  Tensor& y = ctx.allocate_output(0, DTypeOf<R>::value, od);
+  int64_t n = y.num_elements();
+  if (n == 0) return;
+  OperandMap ma = operand_map(ctx, od, a.dims()), mb = operand_map(ctx, od, b.dims()),
+             mc = operand_map(ctx, od, c.dims());
+  ternary_kernel<A, B, C, R><<<blocks_for(n), kThreads, 0, be.stream()>>>(a.data<A>(), b.data<B>(), c.data<C>(),
+                                                                          y.data<R>(), n, ma, mb, mc, f);
   NESTOR_CUDA_CHECK_LAUNCH();
 }
 

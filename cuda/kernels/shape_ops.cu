@@ -1,6 +1,10 @@
 // CUDA kernels for cpp/src/ops/shape_ops.cc: shape (computed on the host: its output is
 // host memory), reshape (a view; the new shape is read on the host), zeros_like,
 // ones_like, cast.
+//
+// Integer reshapes and casts to integers stay on the CPU: those are index plumbing (the ids
+// of a gather's gradient, segment ids), read on the host by the sparse kernels that use them,
+// and on the device they would cost a copy up and a blocking copy back every step.
 #include "kernels/common.cuh"
 #include "ops/shape_util.h"
 
@@ -20,7 +24,9 @@ NESTOR_REGISTER_KERNEL("shape", DeviceType::kCuda, ([](KernelCtx& ctx) {
   ctx.set_output(0, o);
 }));
 
-const KernelPlacementRegistrar reshape_place("reshape", DeviceType::kCuda, KernelPlacement{{1}, {}, nullptr});
+bool floating_output(const Node& n) { return is_floating(n.out_dtypes[0]); }
+
+const KernelPlacementRegistrar reshape_place("reshape", DeviceType::kCuda, KernelPlacement{{1}, {}, floating_output});
 NESTOR_REGISTER_KERNEL("reshape", DeviceType::kCuda, ([](KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
   ctx.set_output(0, x.reshaped(resolve_reshape(ctx, x.dims(), ctx.input(1).to_int_vector(), x.num_elements())));
@@ -56,6 +62,7 @@ __global__ void cast_kernel(const S* x, D* y, int64_t n) {
   }
 }
 
+const KernelPlacementRegistrar cast_place("cast", DeviceType::kCuda, KernelPlacement{{}, {}, floating_output});
 NESTOR_REGISTER_KERNEL("cast", DeviceType::kCuda, ([](KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
   DType dst = ctx.attr<DType>("DstT");
