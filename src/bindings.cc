@@ -284,15 +284,17 @@ PYBIND11_MODULE(_native, m) {
   py::class_<Plan, std::shared_ptr<Plan>>(m, "Plan");
 
   py::class_<Session, std::shared_ptr<Session>>(m, "Session")
-      .def(py::init([](std::shared_ptr<Graph> g, const std::string& device, int threads, bool fuse) {
+      .def(py::init([](std::shared_ptr<Graph> g, const std::string& device, int threads, bool fuse,
+                       bool constant_variables) {
              SessionOptions o;
              o.device = device;
              o.intra_op_threads = threads;
              o.fuse_kernels = fuse;
+             o.constant_variables = constant_variables;
              return std::make_shared<Session>(std::move(g), o);
            }),
            py::arg("graph"), py::arg("device") = "cpu", py::arg("intra_op_threads") = 0,
-           py::arg("fuse_kernels") = true)
+           py::arg("fuse_kernels") = true, py::arg("constant_variables") = false)
       .def("compile",
            [](Session& s, const std::vector<std::pair<int, int>>& feeds, const std::vector<std::pair<int, int>>& fetches,
               const std::vector<int>& targets) { return s.compile(outputs_of(feeds), outputs_of(fetches), targets); })

@@ -1,7 +1,7 @@
 // The direct float32 GEMM (cpp/src/core/direct_gemm.*) and blas::gemm_bias_act against float64
 // loops: every transpose, every row remainder of the 6-row tiles and column tail of the 16-wide
 // ones, the packed B strips (far-apart rows), threaded splits over rows and over columns, and
-// the bias + relu epilogue on both the direct and the BLAS path.
+// the bias + relu epilogue on both the direct and the BLAS path, and B given as pre-packed panels.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,7 +24,7 @@ std::vector<float> random_values(int64_t n, unsigned seed) {
   return v;
 }
 
-enum class Path { kDirect, kBiasAct };
+enum class Path { kDirect, kBiasAct, kPanels };
 
 // C = act(op(A) op(B) + bias) with C's rows `ldc` apart (ldc >= n; the gap must stay untouched).
 void check(Path path, ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, bool with_bias,
@@ -39,6 +39,11 @@ void check(Path path, ThreadPool* pool, bool ta, bool tb, int64_t m, int64_t n, 
   if (path == Path::kDirect) {
     if (!blas::direct_sgemm_available()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
     ASSERT_TRUE(blas::direct_sgemm(pool, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, pbias, act, c.data(), ldc));
+  } else if (path == Path::kPanels) {
+    if (!blas::direct_sgemm_available()) GTEST_SKIP() << "no AVX2+FMA on this CPU";
+    std::vector<float> panels(static_cast<size_t>(blas::b_panels_size(k, n)), 9.f);
+    blas::pack_b_panels(tb, k, n, b.data(), ldb, panels.data());
+    ASSERT_TRUE(blas::direct_sgemm_panels(pool, ta, m, n, k, a.data(), lda, panels.data(), pbias, act, c.data(), ldc));
   } else {
     blas::gemm_bias_act(pool, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, pbias, act, c.data(), ldc);
   }
@@ -90,6 +95,28 @@ TEST(DirectGemm, ThreadedOverRowsAndOverColumns) {
     check(Path::kDirect, &pool, false, false, 40, 600, 100, true, blas::Epilogue::kRelu);   // columns split
     check(Path::kDirect, &pool, true, true, 130, 70, 230, false, blas::Epilogue::kNone);
   }
+}
+
+TEST(DirectGemm, PrePackedPanelsOfB) {
+  ThreadPool pool(3);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      for (int64_t m : {2, 7, 13})
+        for (int64_t n : {1, 15, 16, 33})
+          for (int64_t k : {1, 29})
+            check(Path::kPanels, nullptr, ta, tb, m, n, k, n != 15, blas::Epilogue::kRelu, n + 3);
+      // Threaded: over rows (m of 6-row blocks > 16-column panels) and over columns.
+      check(Path::kPanels, &pool, ta, tb, 400, 37, 150, true, blas::Epilogue::kRelu);
+      check(Path::kPanels, &pool, ta, tb, 64, 300, 260, true, blas::Epilogue::kNone, 301);
+    }
+  // The panels hold op(B) with the last panel's missing columns zeroed.
+  auto b = random_values(3 * 5, 4);
+  std::vector<float> panels(static_cast<size_t>(blas::b_panels_size(3, 5)), 9.f);
+  ASSERT_EQ(panels.size(), 3u * 16u);
+  blas::pack_b_panels(true, 3, 5, b.data(), 3, panels.data());  // B is 5 x 3, op(B) = B^T
+  for (int64_t p = 0; p < 3; ++p)
+    for (int64_t j = 0; j < 16; ++j)
+      EXPECT_EQ(panels[static_cast<size_t>(p * 16 + j)], j < 5 ? b[static_cast<size_t>(j * 3 + p)] : 0.f);
 }
 
 TEST(DirectGemm, ChosenForSmallProductsOnly) {

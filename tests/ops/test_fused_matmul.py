@@ -196,3 +196,44 @@ def test_relu_grad_read_by_a_control_dependency_is_not_fused():
         counts = _op_counts(sess, out, feed)
     assert "_fused_relu_bias_grad" not in counts and counts.get("relu_grad") == 1
     np.testing.assert_allclose(got, ((x @ w) > 0).sum(0), rtol=1e-6)
+
+
+def _constant_variables_session(graph, threads=0):
+    config = tf.ConfigProto(intra_op_parallelism_threads=threads)
+    config._constant_variables = True  # what saved_model.load sets: weights laid out once per plan
+    return tf.Session(graph=graph, config=config)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_weights_packed_once_for_served_exports_match_numpy(threads):
+    """With constant variables (saved_model.load, the C API), fused layers read their weights as
+    panels laid out at compile time for batches of 2..512 rows; batch 1 and larger batches keep
+    the variable itself. Every path against numpy float64, with and without transposed weights."""
+    rng = np.random.default_rng(5)
+    w1, b1 = rng.standard_normal((100, 300)) / 10, rng.standard_normal(300)
+    w2t, b2 = rng.standard_normal((37, 300)) / 17, rng.standard_normal(37)  # stored [n, k]
+    g = tf.Graph()
+    with g.as_default():
+        xp = tf.placeholder(tf.float32, [None, 100])
+        v1 = tf.Variable(w1.astype(np.float32), name="w1")
+        v2 = tf.Variable(w2t.astype(np.float32), name="w2t")
+        h = tf.nn.relu(tf.nn.bias_add(tf.matmul(xp, v1), tf.constant(b1.astype(np.float32))))
+        y = tf.nn.bias_add(tf.matmul(h, v2, transpose_b=True), tf.constant(b2.astype(np.float32)))
+        init = tf.global_variables_initializer()
+    with _constant_variables_session(g, threads) as sess:
+        sess.run(init)
+        for batch in (1, 2, 7, 64, 512, 513):
+            x = rng.standard_normal((batch, 100))
+            want = np.maximum(x @ w1 + b1, 0) @ w2t.T + b2
+            got = sess.run(y, {xp: x.astype(np.float32)})
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max(), err_msg=f"batch {batch}")
+        counts = _op_counts(sess, y, {xp: x.astype(np.float32)})
+        assert counts.get("_fused_matmul") == 2
+        # The panels are the weights as they were when the plan was compiled: a later change of
+        # the variable (which a served export never makes) reaches batch 1 and 513, not 64.
+        sess.run(v1.assign(np.zeros((100, 300), np.float32)))
+        x = rng.standard_normal((64, 100)).astype(np.float32)
+        np.testing.assert_allclose(sess.run(y, {xp: x}), np.maximum(x @ w1 + b1, 0) @ w2t.T + b2, rtol=1e-4,
+                                   atol=1e-3)
+        np.testing.assert_allclose(sess.run(y, {xp: x[:1]}), (np.maximum(b1, 0) @ w2t.T + b2)[None], rtol=1e-4,
+                                   atol=1e-4)

@@ -24,6 +24,10 @@ struct SessionOptions {
   int intra_op_threads = 0;  // 0 = default_num_threads()
   std::string device = "cpu";
   bool fuse_kernels = true;  // CPU plans fuse matmul -> bias_add [-> relu] and relu_grad -> bias_add_grad (exec/fuse.h)
+  // The caller never changes a variable once a plan reading it is compiled (an export being
+  // served): CPU plans then lay the weights of fused dense layers out for the GEMM kernel
+  // once, at compile time (exec/fuse.h, pack_constant_weights).
+  bool constant_variables = false;
 };
 
 // A compiled step: nodes in order with their kernels and value slots. Built by
@@ -96,6 +100,9 @@ class Session {
   std::shared_ptr<Graph> graph_;
   Device device_;
   bool fuse_kernels_ = true;
+  bool constant_variables_ = false;
+  // weight buffer -> (the weights, kept so the address stays theirs; their GEMM panels)
+  std::map<const void*, std::pair<Tensor, Tensor>> packed_weights_;
   Allocator* alloc_ = nullptr;  // the device's allocator, owned by its Backend
   std::unique_ptr<ThreadPool> pool_;
   std::mutex mu_;

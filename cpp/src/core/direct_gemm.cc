@@ -55,6 +55,7 @@ struct Operands {
   float* c;
   int64_t ldc;
   int64_t k;
+  bool b_panels = false;  // b holds op(B) as 16-column panels (pack_b_panels), ldb unused
 };
 
 // C[i0 : i0 + MR, j0 : j0 + cols] for cols <= 8 * NV; MASK when cols < 8 * NV. A row r of
@@ -127,14 +128,20 @@ NESTOR_AVX2 void column_tile(const Operands& o, int64_t i0, int64_t i1, int64_t 
 // blocks to share it, the strip is first copied into a contiguous k x 16 buffer.
 template <bool TA>
 NESTOR_AVX2 void block(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  const bool pack = o.ldb >= 256 && i1 - i0 >= 4 * kMR;
+  const bool pack = !o.b_panels && o.ldb >= 256 && i1 - i0 >= 4 * kMR;
   thread_local std::vector<float> strip;
   if (pack) strip.resize(static_cast<size_t>(o.k * kNR));
   for (int64_t j = j0; j < j1; j += kNR) {
     int cols = static_cast<int>(std::min<int64_t>(kNR, j1 - j));
     Operands t = o;
     int64_t jt = j;
-    if (pack) {
+    if (o.b_panels) {  // the panel of columns [j, j + 16): k rows of 16, zero-padded
+      t.b = o.b + (j / kNR) * o.k * kNR;
+      t.ldb = kNR;
+      t.bias = o.bias != nullptr ? o.bias + j : nullptr;
+      t.c = o.c + j;
+      jt = 0;
+    } else if (pack) {
       float* dst = strip.data();
       const float* src = o.b + j;
       if (cols == kNR) {
@@ -189,26 +196,18 @@ bool direct_sgemm_pays(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
   return !trans_a && !trans_b && macs <= 8.0e6;
 }
 
-bool direct_sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
-                  int64_t lda, const float* b, int64_t ldb, const float* bias, Epilogue act, float* c, int64_t ldc) {
-  if (!direct_sgemm_available()) return false;
-  thread_local std::vector<float> packed;
-  if (trans_b) {  // op(B)[p, j] = b[j * ldb + p]: packed once as [k, n] rows
-    packed.resize(static_cast<size_t>(k * n));
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p) packed[static_cast<size_t>(p * n + j)] = b[j * ldb + p];
-    b = packed.data();
-    ldb = n;
-  }
-  Operands o{a, lda, b, ldb, bias, act == Epilogue::kRelu, c, ldc, k};
+namespace {
+
+// Runs the tiles of `o` (op(B) already in row or panel form), split over the pool.
+void run_tiles(ThreadPool* pool, bool trans_a, int64_t m, int64_t n, const Operands& o) {
   auto run = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     if (trans_a) block<true>(o, i0, i1, j0, j1);
     else block<false>(o, i0, i1, j0, j1);
   };
-  double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(o.k);
   if (pool == nullptr || pool->num_threads() == 1 || macs < kThreaded) {
     run(0, m, 0, n);
-    return true;
+    return;
   }
   // Split the longer side: row blocks of kMR, or column tiles of kNR.
   int64_t row_blocks = (m + kMR - 1) / kMR, col_tiles = (n + kNR - 1) / kNR;
@@ -221,6 +220,43 @@ bool direct_sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64
       run(0, m, b0 * kNR, std::min(n, e0 * kNR));
     });
   }
+}
+
+}  // namespace
+
+bool direct_sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, const float* bias, Epilogue act, float* c, int64_t ldc) {
+  if (!direct_sgemm_available()) return false;
+  thread_local std::vector<float> packed;
+  if (trans_b) {  // op(B)[p, j] = b[j * ldb + p]: packed once as [k, n] rows
+    packed.resize(static_cast<size_t>(k * n));
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p) packed[static_cast<size_t>(p * n + j)] = b[j * ldb + p];
+    b = packed.data();
+    ldb = n;
+  }
+  run_tiles(pool, trans_a, m, n, Operands{a, lda, b, ldb, bias, act == Epilogue::kRelu, c, ldc, k});
+  return true;
+}
+
+int64_t b_panels_size(int64_t k, int64_t n) { return (n + kNR - 1) / kNR * k * kNR; }
+
+void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* out) {
+  for (int64_t j0 = 0; j0 < n; j0 += kNR) {
+    const int64_t cols = std::min<int64_t>(kNR, n - j0);
+    for (int64_t p = 0; p < k; ++p, out += kNR) {
+      for (int64_t j = 0; j < cols; ++j) out[j] = trans_b ? b[(j0 + j) * ldb + p] : b[p * ldb + j0 + j];
+      std::fill(out + cols, out + kNR, 0.0f);
+    }
+  }
+}
+
+bool direct_sgemm_panels(ThreadPool* pool, bool trans_a, int64_t m, int64_t n, int64_t k, const float* a,
+                         int64_t lda, const float* panels, const float* bias, Epilogue act, float* c, int64_t ldc) {
+  if (!direct_sgemm_available()) return false;
+  Operands o{a, lda, panels, kNR, bias, act == Epilogue::kRelu, c, ldc, k};
+  o.b_panels = true;
+  run_tiles(pool, trans_a, m, n, o);
   return true;
 }
 

@@ -25,5 +25,15 @@ bool direct_sgemm_pays(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
 bool direct_sgemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                   int64_t lda, const float* b, int64_t ldb, const float* bias, Epilogue act, float* c, int64_t ldc);
 
+// op(B) (k x n; B itself is n x k when trans_b) laid out for direct_sgemm_panels: panels of
+// 16 columns, each k rows of 16 floats, the last panel zero-padded. b_panels_size floats.
+int64_t b_panels_size(int64_t k, int64_t n);
+void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* out);
+
+// direct_sgemm with op(B) given as pack_b_panels wrote it: for a constant B (serving), the
+// product then reads B contiguously and never copies it.
+bool direct_sgemm_panels(ThreadPool* pool, bool trans_a, int64_t m, int64_t n, int64_t k, const float* a,
+                         int64_t lda, const float* panels, const float* bias, Epilogue act, float* c, int64_t ldc);
+
 }  // namespace blas
 }  // namespace nestor

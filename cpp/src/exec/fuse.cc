@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "../core/direct_gemm.h"
 #include "nestor/op.h"
 
 namespace nestor {
@@ -179,6 +180,49 @@ void fuse_plan(Plan& plan) {
     if (!gone[i]) kept.push_back(std::move(plan.steps[i]));
   plan.steps = std::move(kept);
   recompute_releases(plan);
+}
+
+void pack_constant_weights(Plan& plan, std::map<const void*, std::pair<Tensor, Tensor>>& cache) {
+  if (!blas::direct_sgemm_available()) return;
+  const Scan scan(plan);
+  std::map<int, const Tensor*> constant;  // folded values by slot
+  for (const auto& c : plan.constants) constant[c.first] = &c.second;
+  // The value a slot always holds, when it is a variable read (through identities) or a constant.
+  auto fixed_value = [&](int slot) -> const Tensor* {
+    for (int hops = 0; slot >= 0 && hops < 8; ++hops) {
+      auto c = constant.find(slot);
+      if (c != constant.end()) return c->second;
+      int p = scan.producer[static_cast<size_t>(slot)];
+      if (p < 0) return nullptr;
+      const PlanStep& st = plan.steps[static_cast<size_t>(p)];
+      if (st.node->op == "variable") {
+        const Variable* v = st.refs.empty() ? nullptr : st.refs.back();
+        return v != nullptr && v->initialized ? &v->value : nullptr;
+      }
+      if (st.node->op != "identity" || st.in_slots.size() != 1) return nullptr;
+      slot = st.in_slots[0];
+    }
+    return nullptr;
+  };
+  bool any = false;
+  for (PlanStep& st : plan.steps) {
+    if (st.node->op != "_fused_matmul" || st.in_slots.size() != 3) continue;
+    const Tensor* w = fixed_value(st.in_slots[1]);
+    if (w == nullptr || !w->defined() || w->dtype() != DType::kFloat32 || w->rank() != 2) continue;
+    const bool tb = st.node->attrs.get_or<bool>("transpose_b", false);
+    const int64_t k = w->dim(tb ? 1 : 0), n = w->dim(tb ? 0 : 1);
+    auto it = cache.find(w->raw());
+    if (it == cache.end()) {
+      Tensor panels = Tensor::empty(DType::kFloat32, {blas::b_panels_size(k, n)});
+      blas::pack_b_panels(tb, k, n, w->data<float>(), w->dim(1), panels.data<float>());
+      it = cache.emplace(w->raw(), std::make_pair(*w, std::move(panels))).first;
+    }
+    const int slot = plan.num_slots++;
+    plan.constants.emplace_back(slot, it->second.second);
+    st.in_slots.push_back(slot);
+    any = true;
+  }
+  if (any) recompute_releases(plan);
 }
 
 }  // namespace nestor

@@ -14,11 +14,22 @@
 // so the fused step gets two new adjacent slots and its readers and fetches are moved there.
 #pragma once
 
+#include <map>
+
 #include "nestor/session.h"
 
 namespace nestor {
 
 void fuse_plan(Plan& plan);
+
+// For sessions whose variables never change once compiled (SessionOptions::
+// constant_variables, set when serving an export): every `_fused_matmul` step whose weights
+// are a variable's value (or a folded constant) gets a fourth input, those weights laid out
+// once as the direct GEMM kernel's 16-column panels (blas::pack_b_panels), a plan constant.
+// The kernel reads them for batches of 2 to kPanelMaxRows rows, where re-packing the weights
+// on every call was a quarter of a batch-64 MLP's time; batch 1 keeps the matrix-vector path.
+// `cache` (weight buffer -> panels) lets the plans of one session share the panels.
+void pack_constant_weights(Plan& plan, std::map<const void*, std::pair<Tensor, Tensor>>& cache);
 
 // Rebuilds every step's release list: each slot is dropped after the last step that reads or
 // writes it; fetched slots are kept. Returns the slots some step reads.

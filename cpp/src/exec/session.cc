@@ -30,7 +30,9 @@ void check_feed(const Graph& g, const Output& o, const Tensor& t) {
 }  // namespace
 
 Session::Session(std::shared_ptr<Graph> graph, SessionOptions opts)
-    : graph_(std::move(graph)), device_(Device::parse(opts.device)), fuse_kernels_(opts.fuse_kernels) {
+    : graph_(std::move(graph)), device_(Device::parse(opts.device)),
+      fuse_kernels_(opts.fuse_kernels),
+      constant_variables_(opts.constant_variables) {
   NESTOR_CHECK_ARG(graph_ != nullptr, "Session needs a graph");
   alloc_ = &backend_for(device_).allocator();  // fails early if the device is unavailable
   int threads = opts.intra_op_threads > 0 ? opts.intra_op_threads : default_num_threads();
@@ -190,7 +192,13 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
   // ---- compile-time folding (exec/fold.h); device sessions keep their const steps for placement.
   if (device_.type == DeviceType::kCpu) fold_plan(*this, *plan);
   // ---- end folding
-  if (device_.type == DeviceType::kCpu && fuse_kernels_) fuse_plan(*plan);  // exec/fuse.h
+  if (device_.type == DeviceType::kCpu && fuse_kernels_) {  // exec/fuse.h
+    fuse_plan(*plan);
+    if (constant_variables_) {
+      std::lock_guard<std::mutex> l(mu_);
+      pack_constant_weights(*plan, packed_weights_);
+    }
+  }
   return plan;
 }
 

@@ -102,6 +102,7 @@ std::unique_ptr<Predictor> Predictor::load(const std::string& dir, SessionOption
   } catch (const Error& e) {
     fail(e.code() == Code::kNotFound ? Code::kDataLoss : e.code(), "export ", dir, ": graph.nstg: ", e.what());
   }
+  options.constant_variables = true;  // set once below, never assigned by a signature
   p->session_ = std::make_shared<Session>(graph, options);
 
   std::map<std::string, Tensor> values;

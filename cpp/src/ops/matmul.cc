@@ -151,9 +151,14 @@ NESTOR_OP("matmul")
       NESTOR_DISPATCH_NUMERIC(a.dtype(), "matmul", [&] { run(scalar_t{}); });
     });
 
-// _fused_matmul(a, b, bias; transpose_a, transpose_b, activation): act(op(a) op(b) + bias) in
-// one kernel, float32, a and b 2-D. Not written by users: the CPU plan builder (exec/fuse.h)
-// puts it in place of matmul -> bias_add [-> relu] chains. activation: "" or "relu".
+// _fused_matmul(a, b, bias[, b_panels]; transpose_a, transpose_b, activation): act(op(a) op(b)
+// + bias) in one kernel, float32, a and b 2-D. Not written by users: the CPU plan builder
+// (exec/fuse.h) puts it in place of matmul -> bias_add [-> relu] chains. activation: "" or
+// "relu". b_panels, given by the plan when b never changes (pack_constant_weights), is op(b)
+// in the direct kernel's panel layout, used for batches of 2 to kPanelMaxRows rows.
+// Above this many rows the BLAS (which packs B itself, once per call) is level with the panels.
+constexpr int64_t kPanelMaxRows = 512;
+
 NESTOR_OP("_fused_matmul")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(3);
@@ -180,6 +185,15 @@ NESTOR_OP("_fused_matmul")
       // Read in place: this runs every step, and attr_or would copy the string.
       const std::string* name = std::get_if<std::string>(ctx.node().attrs.find("activation"));
       blas::Epilogue act = name != nullptr && *name == "relu" ? blas::Epilogue::kRelu : blas::Epilogue::kNone;
+      if (ctx.num_inputs() == 4 && md.m >= 2 && md.m <= kPanelMaxRows) {
+        const Tensor& panels = ctx.input(3);
+        if (panels.num_elements() != blas::b_panels_size(md.k, md.n))
+          ctx.fail(Code::kInternal, "weight panels of ", panels.num_elements(), " floats for a ", md.k, "x", md.n,
+                   " operand");
+        if (blas::direct_sgemm_panels(&ctx.pool(), ta, md.m, md.n, md.k, a.data<float>(), ta ? md.m : md.k,
+                                      panels.data<float>(), bias.data<float>(), act, o.data<float>(), md.n))
+          return;
+      }
       blas::gemm_bias_act(&ctx.pool(), ta, tb, md.m, md.n, md.k, a.data<float>(), ta ? md.m : md.k, b.data<float>(),
                           tb ? md.k : md.n, bias.data<float>(), act, o.data<float>(), md.n);
     });

@@ -126,8 +126,10 @@ class Session:
         self._graph = graph if graph is not None else get_default_graph()
         self._config = config or ConfigProto()
         device = self._config.device or _default_device()
+        # _constant_variables: set by saved_model.load, whose variables never change after loading.
         self._native = _native.Session(self._graph._native, device, self._config.intra_op_parallelism_threads,
-                                       getattr(self._config, "fuse_kernels", True))
+                                       getattr(self._config, "fuse_kernels", True),
+                                       getattr(self._config, "_constant_variables", False))
         self._plans: Dict[Tuple, Any] = {}
         self._closed = False
         self._ctx: List[Any] = []
@@ -196,11 +198,13 @@ class Session:
         return keys, vals
 
     @staticmethod
-    def _to_array(t: Tensor, v: Any) -> np.ndarray:
+    def _to_array(t: Tensor, v: Any, dt: Optional[_dtypes.DType] = None) -> np.ndarray:
+        """`v` as the array fed to `t` (`dt`: t's dtype, when the caller has it at hand)."""
         if isinstance(v, Tensor):
             raise TypeError(f"The value of a feed cannot be a nestor.Tensor object ({v.name}). "
                             "Acceptable feed values include Python scalars, strings, lists, numpy ndarrays.")
-        dt = t.dtype
+        if dt is None:
+            dt = t.dtype
         if dt is _dtypes.string:
             a = np.asarray(v, dtype=object)
             return a
@@ -277,8 +281,12 @@ class Session:
         if getattr(graph, "_nestor_data_iterators", None) is not None:
             return lambda *args, **kwargs: self.run(fetches, dict(zip(feed_list or [], args)))
 
+        specs = [(k, k.dtype) for k in keys]  # a Tensor's dtype is a call into the graph: read once
+        exact = [None if dt is _dtypes.string else np.dtype(dt.as_numpy_dtype) for _, dt in specs]
+
         def call(*args: Any, **kwargs: Any) -> Any:
-            arrays = [to_array(k, v) for k, v in zip(keys, args)]
+            arrays = [v if type(v) is np.ndarray and v.dtype == want else to_array(k, v, dt)
+                      for (k, dt), want, v in zip(specs, exact, args)]
             return mapper.build(native_run(plan, arrays))
 
         return call

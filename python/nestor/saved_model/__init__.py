@@ -18,7 +18,7 @@ import numpy as np
 from .. import dtypes as _dtypes
 from .. import errors
 from ..framework import graph as _g
-from ..framework.session import Session
+from ..framework.session import ConfigProto, Session
 
 
 def _bad(path: str, msg: str) -> errors.DataLossError:
@@ -38,31 +38,35 @@ class Signature:
         self._out = {k: g.get_tensor_by_name(v["name"]) for k, v in self.outputs.items()}
         self._session = model.session
         self._keys = sorted(self._in)
+        self._string = [self._in[k].dtype is _dtypes.string for k in self._keys]
         # Fetch/feed bookkeeping and the plan done once, not per call.
         self._call = model.session.make_callable(self._out, feed_list=[self._in[k] for k in self._keys])
 
     def __call__(self, feeds: Optional[Dict[str, Any]] = None, /, **kwargs: Any) -> Dict[str, np.ndarray]:
         # positional-only, so an input may be named `inputs` (classify/regress signatures) or `feeds`
-        given = dict(feeds if feeds is not None else {}, **kwargs)
+        given = kwargs if feeds is None else dict(feeds, **kwargs)
+        if len(given) == len(self._keys):
+            try:
+                values = [given[k] for k in self._keys]
+            except KeyError:
+                values = None
+            if values is not None:
+                return self._call(*[self._as_feed(k, v, s) for k, v, s in zip(self._keys, values, self._string)])
         unknown = sorted(set(given) - set(self._in))
         if unknown:
             raise errors.InvalidArgumentError(None, None, f"signature '{self.name}' has no input {unknown[0]!r}; "
                                               f"its inputs are {sorted(self._in)}")
-        missing = sorted(set(self._in) - set(given))
-        if missing:
-            raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': missing input {missing[0]!r}")
-        feed = []
-        for k in self._keys:
-            t, v = self._in[k], given[k]
-            if t.dtype is _dtypes.string:
-                feed.append(np.asarray(v, dtype=object))
-            else:
-                arr = np.asarray(v)
-                if arr.dtype.kind in "OUS":
-                    raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': input {k!r} must be "
-                                                      f"{t.dtype.name}, got strings")
-                feed.append(arr)
-        return self._call(*feed)
+        missing = sorted(set(self._in) - set(given))  # not empty: the keys differ, none is unknown
+        raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': missing input {missing[0]!r}")
+
+    def _as_feed(self, key: str, v: Any, string: bool) -> np.ndarray:
+        if string:
+            return np.asarray(v, dtype=object)
+        arr = v if type(v) is np.ndarray else np.asarray(v)
+        if arr.dtype.kind in "OUS":
+            raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': input {key!r} must be "
+                                              f"{self._in[key].dtype.name}, got strings")
+        return arr
 
 
 class LoadedModel:
@@ -86,7 +90,9 @@ class LoadedModel:
                 self.graph = _g.Graph.from_graph_def(f.read())
         except FileNotFoundError:
             raise _bad(path, "graph.nstg is missing") from None
-        self.session = Session(graph=self.graph)
+        config = ConfigProto()
+        config._constant_variables = True  # set once below; the signatures never assign them
+        self.session = Session(graph=self.graph, config=config)
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
         try:
