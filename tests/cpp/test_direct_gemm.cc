@@ -124,7 +124,9 @@ TEST(DirectGemm, ChosenForSmallProductsOnly) {
   EXPECT_TRUE(blas::direct_sgemm_pays(true, false, 30, 10, 256));
   EXPECT_TRUE(blas::direct_sgemm_pays(false, false, 64, 1024, 100));   // 6.6M, plain layout
   EXPECT_FALSE(blas::direct_sgemm_pays(true, false, 100, 1024, 64));   // 6.6M, transposed A
-  EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 512, 1024, 100));
+  EXPECT_TRUE(blas::direct_sgemm_pays(false, false, 1000, 1024, 100));  // short inner dimension
+  EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 1000, 1024, 200));
+  EXPECT_FALSE(blas::direct_sgemm_pays(true, false, 1000, 1024, 100));
   EXPECT_FALSE(blas::direct_sgemm_pays(false, true, 4, 1024, 1024));  // B^T copy too big
   EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 16, 16, 0));
   EXPECT_FALSE(blas::direct_sgemm_pays(false, false, 1, 512, 1024));  // batch 1: the BLAS's gemv
