@@ -6,44 +6,15 @@ Every test skips, with the reason, where no GPU is visible (see
 nestor.config.device_unavailable_reason). The op tests in this folder also run on "cuda"
 against their NumPy references through harness.available_devices().
 """
-from typing import Callable, List, Sequence
-
 import numpy as np
 import pytest
 
 import nestor as tf
 from nestor import checkpoint as ckpt
+from parity import ELEMENTWISE, REDUCTION, requires_gpu
+from parity import f32 as _f32, parity as _parity
 
-pytestmark = pytest.mark.skipif(
-    not tf.config.list_physical_devices("GPU"),
-    reason="no GPU visible: " + tf.config.device_unavailable_reason("cuda"))
-
-ELEMENTWISE = 1e-5
-REDUCTION = 1e-4
-
-
-def _run(fn: Callable, inputs: Sequence[np.ndarray], device: str) -> List[np.ndarray]:
-    g = tf.Graph()
-    with g.as_default():
-        phs = [tf.placeholder(tf.as_dtype(x.dtype), x.shape) for x in inputs]
-        out = fn(*phs)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        with tf.Session(graph=g, config=tf.ConfigProto(device=device)) as s:
-            return s.run(outs, dict(zip(phs, inputs)))
-
-
-def _parity(fn: Callable, inputs: Sequence[np.ndarray], rtol: float, atol: float = 1e-6) -> None:
-    cpu, gpu = _run(fn, inputs, "cpu"), _run(fn, inputs, "cuda")
-    for i, (a, b) in enumerate(zip(cpu, gpu)):
-        assert a.shape == b.shape and a.dtype == b.dtype, (i, a.shape, b.shape, a.dtype, b.dtype)
-        if a.dtype.kind == "f":
-            np.testing.assert_allclose(b, a, rtol=rtol, atol=atol, err_msg=f"output {i}")
-        else:
-            np.testing.assert_array_equal(b, a, err_msg=f"output {i}")
-
-
-def _f32(*shape: int, seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(low, high, size=shape).astype(np.float32)
+pytestmark = requires_gpu
 
 
 UNARY = ["relu", "relu6", "elu", "selu", "sigmoid", "tanh", "softplus", "softsign", "swish"]

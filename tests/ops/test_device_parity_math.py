@@ -9,46 +9,18 @@ tests check they still give the same results and errors there.
 Every test skips, with the reason, where no GPU is visible (see
 nestor.config.device_unavailable_reason).
 """
-from typing import Callable, List, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pytest
 
 import nestor as tf
+from parity import ELEMENTWISE, REDUCTION, requires_gpu
+from parity import f32 as _f32, parity as _parity, run_graph as _run
 
-pytestmark = pytest.mark.skipif(
-    not tf.config.list_physical_devices("GPU"),
-    reason="no GPU visible: " + tf.config.device_unavailable_reason("cuda"))
+pytestmark = requires_gpu
 
-ELEMENTWISE = 1e-5
-REDUCTION = 1e-4
 FLOAT64 = 1e-12
-
-
-def _run(fn: Callable, inputs: Sequence[np.ndarray], device: str) -> List[np.ndarray]:
-    g = tf.Graph()
-    with g.as_default():
-        phs = [tf.placeholder(tf.as_dtype(x.dtype), x.shape) for x in inputs]
-        out = fn(*phs)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        with tf.Session(graph=g, config=tf.ConfigProto(device=device)) as s:
-            return s.run(outs, dict(zip(phs, inputs)))
-
-
-def _parity(fn: Callable, inputs: Sequence[np.ndarray], rtol: float, atol: float = 1e-6) -> None:
-    cpu, gpu = _run(fn, inputs, "cpu"), _run(fn, inputs, "cuda")
-    assert len(cpu) == len(gpu)
-    for i, (a, b) in enumerate(zip(cpu, gpu)):
-        a, b = np.asarray(a), np.asarray(b)
-        assert a.shape == b.shape and a.dtype == b.dtype, (i, a.shape, b.shape, a.dtype, b.dtype)
-        if a.dtype.kind == "f":
-            np.testing.assert_allclose(b, a, rtol=rtol, atol=atol, err_msg=f"output {i}")
-        else:
-            np.testing.assert_array_equal(b, a, err_msg=f"output {i}")
-
-
-def _f32(*shape: int, seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(low, high, size=shape).astype(np.float32)
 
 
 def _ints(*shape: int, seed: int = 0, low: int = -9, high: int = 10, dtype=np.int32) -> np.ndarray:

@@ -16,51 +16,10 @@ import pytest
 
 import nestor as tf
 from nestor.train import training_ops as T
+from parity import REDUCTION, requires_gpu
+from parity import compare as _compare, f32 as _f32, parity as _parity, run_graph as _run
 
-pytestmark = pytest.mark.skipif(
-    not tf.config.list_physical_devices("GPU"),
-    reason="no GPU visible: " + tf.config.device_unavailable_reason("cuda"))
-
-ELEMENTWISE = 1e-5
-REDUCTION = 1e-4
-
-
-def _flat(outs) -> list:
-    """Fetchable tensors: IndexedSlices become (values, indices, dense_shape)."""
-    flat = []
-    for o in (list(outs) if isinstance(outs, (list, tuple)) else [outs]):
-        if isinstance(o, tf.IndexedSlices):
-            flat += [o.values, o.indices, o.dense_shape]
-        else:
-            flat.append(o)
-    return flat
-
-
-def _run(fn: Callable, inputs: Sequence[np.ndarray], device: str) -> List[np.ndarray]:
-    g = tf.Graph()
-    with g.as_default():
-        phs = [tf.placeholder(tf.as_dtype(x.dtype), x.shape) for x in inputs]
-        outs = _flat(fn(*phs))
-        with tf.Session(graph=g, config=tf.ConfigProto(device=device)) as s:
-            return [np.asarray(v) for v in s.run(outs, dict(zip(phs, inputs)))]
-
-
-def _compare(cpu: Sequence[np.ndarray], gpu: Sequence[np.ndarray], rtol: float, atol: float = 1e-6) -> None:
-    assert len(cpu) == len(gpu)
-    for i, (a, b) in enumerate(zip(cpu, gpu)):
-        assert a.shape == b.shape and a.dtype == b.dtype, (i, a.shape, b.shape, a.dtype, b.dtype)
-        if a.dtype.kind == "f":
-            np.testing.assert_allclose(b, a, rtol=rtol, atol=atol, err_msg=f"output {i}")
-        else:
-            np.testing.assert_array_equal(b, a, err_msg=f"output {i}")
-
-
-def _parity(fn: Callable, inputs: Sequence[np.ndarray], rtol: float, atol: float = 1e-6) -> None:
-    _compare(_run(fn, inputs, "cpu"), _run(fn, inputs, "cuda"), rtol, atol)
-
-
-def _f32(*shape: int, seed: int = 0, low: float = -2.0, high: float = 2.0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(low, high, size=shape).astype(np.float32)
+pytestmark = requires_gpu
 
 
 def _expect_error(fn: Callable, inputs: Sequence[np.ndarray], match: str) -> None:
