@@ -12,91 +12,23 @@
 // argument checks are the CPU's. Shapes, rate, minval and maxval are host-memory inputs
 // (the output shape and the CPU's checks need their values).
 #include <cmath>
-#include <random>
 #include <type_traits>
 
 #include "kernels/common.cuh"
+#include "ops/philox.h"
 
 namespace nestor {
 namespace cuda {
 namespace {
 
-struct Philox {
-  uint32_t k0, k1;
-  // One Philox4x32-10 block for the 128-bit counter (c0..c3).
-  __host__ __device__ void block(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t out[4]) const {
-    uint32_t a = k0, b = k1;
-    for (int r = 0; r < 10; ++r) {
-      uint64_t p0 = uint64_t{0xD2511F53u} * c0;
-      uint64_t p1 = uint64_t{0xCD9E8D57u} * c2;
-      uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-      uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
-      c0 = hi1 ^ c1 ^ a;
-      c1 = lo1;
-      c2 = hi0 ^ c3 ^ b;
-      c3 = lo0;
-      a += 0x9E3779B9u;
-      b += 0xBB67AE85u;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
-  }
-  // Block at 64-bit position `pos` of the stream, sub-stream `attempt`.
-  __host__ __device__ void at(uint64_t pos, uint32_t attempt, uint32_t out[4]) const {
-    block(static_cast<uint32_t>(pos), static_cast<uint32_t>(pos >> 32), attempt, 0x5eedu, out);
-  }
-};
+using philox::kTwo32;
+using philox::Philox;
+using philox::reserve;
+using philox::Stream;
+using philox::uniform_d;
+using philox::uniform_f;
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-uint64_t random64() {
-  std::random_device rd;
-  return (uint64_t{rd()} << 32) ^ rd();
-}
-
-uint64_t process_random() {
-  static const uint64_t v = random64();
-  return v;
-}
-
-struct Stream {
-  Philox gen;
-  uint64_t base;
-};
-
-// The CPU's reserve(): same key for the same seeds, same counters for the same run.
-Stream reserve(KernelCtx& ctx, uint64_t blocks) {
-  int64_t seed = ctx.attr_or<int64_t>("seed", 0), seed2 = ctx.attr_or<int64_t>("seed2", 0);
-  uint64_t key;
-  if (seed == 0 && seed2 == 0) {
-    key = splitmix64(process_random() ^ splitmix64(static_cast<uint64_t>(ctx.node().id)));
-    if (ctx.rng_ != nullptr && ctx.rng_->load() == 0) {
-      uint64_t expected = 0;
-      uint64_t start = random64() | 1;  // nonzero, so it is drawn once per (session, node)
-      ctx.rng_->compare_exchange_strong(expected, start);
-    }
-  } else {
-    key = splitmix64(splitmix64(static_cast<uint64_t>(seed)) ^ static_cast<uint64_t>(seed2));
-  }
-  Stream s{Philox{static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32)}, 0};
-  s.base = ctx.rng_ != nullptr ? ctx.rng_advance(blocks) : 0;
-  return s;
-}
-
-constexpr double kTwo32 = 4294967296.0;
 constexpr double kTwoPi = 6.28318530717958647692;  // 2.0 * M_PI: the CPU's 2.0 * M_PI * u2 is (2 pi) * u2
-
-__device__ __forceinline__ float uniform_f(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
-__device__ __forceinline__ double uniform_d(uint32_t hi, uint32_t lo) {
-  return static_cast<double>(((uint64_t{hi} << 32) | lo) >> 11) * (1.0 / 9007199254740992.0);
-}
 
 // Box-Muller with every product rounded on its own (no FMA), as the host computes it.
 __device__ __forceinline__ void polar(double u1, double u2, double& z0, double& z1) {
