@@ -171,6 +171,40 @@ class Head:
         return EstimatorSpec(mode=ModeKeys.TRAIN, predictions=predictions, loss=loss, train_op=train_op)
 
 
+
+class SingleHead(Head):
+    """A head over one label tensor (every head but `MultiHead`).
+
+    Subclasses set `_name` and `_loss_reduction`, and implement `_processed_labels(logits,
+    labels)` (checked, reshaped, looked-up labels) and `_unweighted_loss_and_weights(logits,
+    labels, features)`; the loss is their weighted reduction plus the regularization losses.
+    """
+
+    @property
+    def name(self) -> Optional[str]:
+        return self._name
+
+    @property
+    def loss_reduction(self) -> str:
+        return self._loss_reduction
+
+    def _processed_labels(self, logits: Tensor, labels: Any) -> Any:
+        raise NotImplementedError("Calling an abstract method.")
+
+    def _unweighted_loss_and_weights(self, logits: Tensor, labels: Any, features: Any) -> Any:
+        raise NotImplementedError("Calling an abstract method.")
+
+    def loss(self, labels: Any, logits: Any, features: Any = None, mode: Optional[str] = None,
+             regularization_losses: Optional[Sequence[Any]] = None) -> Tensor:
+        """The weighted, reduced training loss plus the regularization losses (a scalar)."""
+        del mode
+        with _g.name_scope("losses"):
+            logits = check_logits_final_dim(logits, self.logits_dimension)
+            processed = self._processed_labels(logits, labels)
+            unweighted, weights = self._unweighted_loss_and_weights(logits, processed, features)
+            loss = compute_weighted_loss(unweighted, weights, self._loss_reduction)
+            return regularized_loss(loss, regularization_losses)
+
 def metric_ops(eval_metrics: Dict[str, Any]) -> Dict[str, Any]:
     """`{key: (value, update_op)}` from a dict of metric objects (pairs pass through)."""
     return {k: (m if isinstance(m, tuple) else m.as_metric_op()) for k, m in eval_metrics.items()}

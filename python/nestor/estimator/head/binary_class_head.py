@@ -14,7 +14,7 @@ from .base_head import MetricKeys as keys
 from .base_head import PredictionKeys as pk
 
 
-class BinaryClassHead(bh.Head):
+class BinaryClassHead(bh.SingleHead):
     """A head for binary classification (`tf.estimator.BinaryClassHead`).
 
     logits are [D0, ... DN, 1]; labels the same shape (or [D0, ... DN]): floats/ints in
@@ -59,16 +59,8 @@ class BinaryClassHead(bh.Head):
         self._recall_keys = tuple(self._summary_key(keys.RECALL_AT_THRESHOLD % t) for t in thresholds)
 
     @property
-    def name(self) -> Optional[str]:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return 1
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     def _processed_labels(self, logits: Tensor, labels: Any) -> Tensor:
         labels = bh.check_dense_labels_match_logits_and_reshape(labels, logits, 1)
@@ -87,17 +79,6 @@ class BinaryClassHead(bh.Head):
             unweighted = nn_ops.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
         weights = bh.get_weights_and_check_match_logits(features, self._weight_column, logits)
         return unweighted, weights
-
-    def loss(self, labels: Any, logits: Any, features: Any = None, mode: Optional[str] = None,
-             regularization_losses: Optional[Sequence[Any]] = None) -> Tensor:
-        """The weighted, reduced training loss plus the regularization losses (a scalar)."""
-        del mode
-        with _g.name_scope("losses"):
-            logits = bh.check_logits_final_dim(logits, 1)
-            labels = self._processed_labels(logits, labels)
-            unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-            loss = bh.compute_weighted_loss(unweighted, weights, self._loss_reduction)
-            return bh.regularized_loss(loss, regularization_losses)
 
     def predictions(self, logits: Any, keys: Optional[Sequence[str]] = None) -> Dict[str, Tensor]:
         """logits, logistic, probabilities, class_ids (int64), classes (string), all_class_ids

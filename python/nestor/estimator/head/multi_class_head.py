@@ -13,7 +13,7 @@ from .base_head import MetricKeys as keys
 from .base_head import PredictionKeys as pk
 
 
-class MultiClassHead(bh.Head):
+class MultiClassHead(bh.SingleHead):
     """A head for multi-class classification (`tf.estimator.MultiClassHead`).
 
     logits are [D0, ... DN, n_classes]; labels [D0, ... DN, 1] (or [D0, ... DN]) integer class
@@ -45,16 +45,8 @@ class MultiClassHead(bh.Head):
         self._name = name
 
     @property
-    def name(self) -> Optional[str]:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return self._n_classes
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     def _processed_labels(self, logits: Tensor, labels: Any) -> Tensor:
         labels = bh.check_dense_labels_match_logits_and_reshape(labels, logits, 1)
@@ -75,17 +67,6 @@ class MultiClassHead(bh.Head):
             unweighted = array_ops.expand_dims(unweighted, -1)
         weights = bh.get_weights_and_check_match_logits(features, self._weight_column, logits)
         return unweighted, weights
-
-    def loss(self, labels: Any, logits: Any, features: Any = None, mode: Optional[str] = None,
-             regularization_losses: Optional[Sequence[Any]] = None) -> Tensor:
-        """The weighted, reduced training loss plus the regularization losses (a scalar)."""
-        del mode
-        with _g.name_scope("losses"):
-            logits = bh.check_logits_final_dim(logits, self._n_classes)
-            label_ids = self._processed_labels(logits, labels)
-            unweighted, weights = self._unweighted_loss_and_weights(logits, label_ids, features)
-            loss = bh.compute_weighted_loss(unweighted, weights, self._loss_reduction)
-            return bh.regularized_loss(loss, regularization_losses)
 
     def predictions(self, logits: Any, keys: Optional[Sequence[str]] = None) -> Dict[str, Tensor]:
         """logits, probabilities (softmax), class_ids (int64 [.., 1]), classes (string [.., 1]),

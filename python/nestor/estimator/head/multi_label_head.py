@@ -14,7 +14,7 @@ from .base_head import MetricKeys as keys
 from .base_head import PredictionKeys as pk
 
 
-class MultiLabelHead(bh.Head):
+class MultiLabelHead(bh.SingleHead):
     """A head for multi-label classification (`tf.estimator.MultiLabelHead`).
 
     logits are [D0, ... DN, n_classes]; labels a dense 0/1 indicator Tensor of the same shape,
@@ -80,16 +80,8 @@ class MultiLabelHead(bh.Head):
             self._auc_pr_keys = tuple(sk(keys.AUC_PR_AT_NAME % v[c]) for c in classes)
 
     @property
-    def name(self) -> Optional[str]:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return self._n_classes
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     def _processed_labels(self, logits: Tensor, labels: Any) -> Tensor:
         from ...framework.sparse_tensor import SparseTensor
@@ -129,17 +121,6 @@ class MultiLabelHead(bh.Head):
             unweighted = reduction_ops.reduce_mean(unweighted, axis=-1, keepdims=True)
         weights = bh.get_weights_and_check_match_logits(features, self._weight_column, logits)
         return unweighted, weights
-
-    def loss(self, labels: Any, logits: Any, features: Any = None, mode: Optional[str] = None,
-             regularization_losses: Optional[Sequence[Any]] = None) -> Tensor:
-        """The weighted, reduced training loss plus the regularization losses (a scalar)."""
-        del mode
-        with _g.name_scope("losses"):
-            logits = bh.check_logits_final_dim(logits, self._n_classes)
-            processed = self._processed_labels(logits, labels)
-            unweighted, weights = self._unweighted_loss_and_weights(logits, processed, features)
-            loss = bh.compute_weighted_loss(unweighted, weights, self._loss_reduction)
-            return bh.regularized_loss(loss, regularization_losses)
 
     def predictions(self, logits: Any, keys: Optional[Sequence[str]] = None) -> Dict[str, Tensor]:
         """logits, probabilities (sigmoid) and classes (all class names, string [.., n_classes])."""

@@ -14,7 +14,7 @@ from .base_head import MetricKeys as keys
 from .base_head import PredictionKeys as pk
 
 
-class RegressionHead(bh.Head):
+class RegressionHead(bh.SingleHead):
     """A head for regression (`tf.estimator.RegressionHead`).
 
     logits and labels are [D0, ... DN, label_dimension] (labels may drop a trailing dim of 1).
@@ -43,16 +43,8 @@ class RegressionHead(bh.Head):
         self._name = name
 
     @property
-    def name(self) -> Optional[str]:
-        return self._name
-
-    @property
     def logits_dimension(self) -> int:
         return self._logits_dimension
-
-    @property
-    def loss_reduction(self) -> str:
-        return self._loss_reduction
 
     def _processed_labels(self, logits: Tensor, labels: Any) -> Tensor:
         labels = bh.check_dense_labels_match_logits_and_reshape(labels, logits, self._logits_dimension)
@@ -69,17 +61,6 @@ class RegressionHead(bh.Head):
         weights = bh.get_weights_and_check_match_logits(features, self._weight_column, logits,
                                                         allow_per_logit_weights=True)
         return unweighted, weights
-
-    def loss(self, labels: Any, logits: Any, features: Any = None, mode: Optional[str] = None,
-             regularization_losses: Optional[Sequence[Any]] = None) -> Tensor:
-        """The weighted, reduced training loss plus the regularization losses (a scalar)."""
-        del mode
-        with _g.name_scope("losses"):
-            logits = bh.check_logits_final_dim(logits, self._logits_dimension)
-            labels = self._processed_labels(logits, labels)
-            unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-            loss = bh.compute_weighted_loss(unweighted, weights, self._loss_reduction)
-            return bh.regularized_loss(loss, regularization_losses)
 
     def predictions(self, logits: Any, keys: Optional[Sequence[str]] = None) -> Dict[str, Tensor]:
         """`predictions` (inverse_link_fn(logits), or logits) and, with an inverse link, `logits`."""
