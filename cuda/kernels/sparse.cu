@@ -15,20 +15,18 @@
 #include <unordered_set>
 
 #include "kernels/index_util.cuh"
+#include "ops/sparse_util.h"
 
 namespace nestor {
 namespace cuda {
 namespace {
 
-enum class Comb : int { kSum, kMean, kSqrtn };
-
-Comb combiner(const KernelCtx& c, const std::string& dflt = "sum") {
-  std::string s = c.attr_or<std::string>("combiner", dflt);
-  if (s == "sum") return Comb::kSum;
-  if (s == "mean") return Comb::kMean;
-  if (s == "sqrtn") return Comb::kSqrtn;
-  c.fail(Code::kInvalidArgument, "combiner must be 'sum', 'mean' or 'sqrtn', got '", s, "'");
-}
+using sparse_util::check_seg_range;
+using sparse_util::Comb;
+using sparse_util::combiner;
+using sparse_util::row_size;
+using sparse_util::sparse_indices;
+using sparse_util::SpMM;
 
 // The CPU's scale_of: 1, 1/count or 1/sqrt(count) (correctly rounded on both devices).
 template <typename T>
@@ -40,12 +38,6 @@ __device__ T scale_of(Comb c, int64_t count) {
   } else {
     return c == Comb::kSum || count == 0 ? T(1) : T(1) / static_cast<T>(count);
   }
-}
-
-int64_t row_size(const Dims& d, size_t k) {
-  int64_t r = 1;
-  for (size_t i = k; i < d.size(); ++i) r *= d[i];
-  return r;
 }
 
 void zero(CudaBackend& be, Tensor& t) {
@@ -406,12 +398,6 @@ __global__ void normalize_grad_kernel(const T* g, const T* w, const int64_t* grp
   }
 }
 
-void check_seg_range(const KernelCtx& ctx, const std::vector<int64_t>& seg, int64_t num) {
-  for (size_t i = 0; i < seg.size(); ++i)
-    if (seg[i] < 0 || seg[i] >= num)
-      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is out of range [0, ", num, ")");
-}
-
 // Groups by segment and the group of each position.
 Groups group_weights(const std::vector<int64_t>& seg, int64_t num, std::vector<int64_t>& grp) {
   Groups gr = group_by_key(seg, num, false);
@@ -486,29 +472,6 @@ NESTOR_REGISTER_KERNEL("segment_normalize_weights_grad", DeviceType::kCuda, ([](
 }));
 
 // ---------------------------------------------------------------- SparseTensor ops
-// Checks sp_indices [N, rank] (host) within dense_shape; returns them row-major.
-std::vector<int64_t> sparse_indices(const KernelCtx& ctx, const Tensor& ind, const Dims& shape, int64_t n) {
-  int64_t r = static_cast<int64_t>(shape.size());
-  if (ind.rank() != 2 || ind.dim(0) != n || ind.dim(1) != r)
-    ctx.fail(Code::kInvalidArgument, "sp_indices must have shape (", n, ", ", r, ") for ", n,
-             " values and dense_shape ", dims_str(shape), ", got ", dims_str(ind.dims()));
-  std::vector<int64_t> v = host_ints(ind, "sp_indices");
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < r; ++k) {
-      int64_t x = v[static_cast<size_t>(i * r + k)];
-      if (x < 0 || x >= shape[static_cast<size_t>(k)])
-        ctx.fail(Code::kInvalidArgument, "sp_indices[", i, ", ", k, "] = ", x, " is out of bounds [0, ",
-                 shape[static_cast<size_t>(k)], ") of dense_shape ", dims_str(shape));
-    }
-  return v;
-}
-
-struct SpMM {
-  bool adj_a, adj_b, tout;
-  explicit SpMM(const Node& n)
-      : adj_a(n.attrs.get_or<bool>("adjoint_a", false)), adj_b(n.attrs.get_or<bool>("adjoint_b", false)),
-        tout(n.attrs.get_or<bool>("transpose_output", false)) {}
-};
 
 // One thread per (distinct row i of op(A), column j): sum over i's entries p (in order) of
 // v[p] * op(B)[k_p, j].

@@ -10,20 +10,18 @@
 #include <sstream>
 
 #include "common.h"
+#include "sparse_util.h"
 
 namespace nestor {
 namespace {
 
-enum class Comb { kSum, kMean, kSqrtn };
-
-template <typename Ctx>
-Comb combiner(const Ctx& c, const std::string& dflt = "sum") {
-  std::string s = c.template attr_or<std::string>("combiner", dflt);
-  if (s == "sum") return Comb::kSum;
-  if (s == "mean") return Comb::kMean;
-  if (s == "sqrtn") return Comb::kSqrtn;
-  c.fail(Code::kInvalidArgument, "combiner must be 'sum', 'mean' or 'sqrtn', got '", s, "'");
-}
+using sparse_util::Comb;
+using sparse_util::combiner;
+using sparse_util::check_seg_range;
+using sparse_util::ints;
+using sparse_util::row_size;
+using sparse_util::sparse_indices;
+using sparse_util::SpMM;
 
 struct ShapeFail {  // ShapeCtx::fail without a Code, for shared helpers
   const ShapeCtx& c;
@@ -42,15 +40,6 @@ T scale_of(Comb c, int64_t count) {
   return T(1) / std::sqrt(static_cast<T>(count));
 }
 
-std::vector<int64_t> ints(const Tensor& t, const char* what) {
-  std::vector<int64_t> v(static_cast<size_t>(t.num_elements()));
-  NESTOR_DISPATCH_INDEX(t.dtype(), what, [&] {
-    const scalar_t* p = t.data<scalar_t>();
-    for (size_t j = 0; j < v.size(); ++j) v[j] = static_cast<int64_t>(p[j]);
-  });
-  return v;
-}
-
 void expect_index(const ShapeCtx& c, int i, const char* what) {
   if (!is_integer(c.dtype(i))) c.fail(what, " must be int32 or int64, got ", dtype_name(c.dtype(i)));
 }
@@ -67,12 +56,6 @@ PartialShape rows_then(int64_t n, const PartialShape& x, int k) {
   Dims out{n};
   out.insert(out.end(), x.dims().begin() + std::min(k, x.rank()), x.dims().end());
   return PartialShape(out);
-}
-
-int64_t row_size(const Dims& d, size_t k) {
-  int64_t r = 1;
-  for (size_t i = k; i < d.size(); ++i) r *= d[i];
-  return r;
 }
 
 // out[ids[i]] += scale * data[rows[i]] for every i (ids < 0 dropped); out has num rows.
@@ -430,12 +413,6 @@ std::vector<T> weight_norms(const T* w, const std::vector<int64_t>& seg, int64_t
   return s;
 }
 
-void check_seg_range(KernelCtx& ctx, const std::vector<int64_t>& seg, int64_t num) {
-  for (size_t i = 0; i < seg.size(); ++i)
-    if (seg[i] < 0 || seg[i] >= num)
-      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is out of range [0, ", num, ")");
-}
-
 NESTOR_OP("segment_normalize_weights")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(3);
@@ -501,33 +478,9 @@ NESTOR_OP("segment_normalize_weights_grad")
 // ---------------------------------------------------------------- SparseTensor ops
 // A SparseTensor is (indices int64 [N, R], values [N], dense_shape int64 [R]).
 
-// Checks sp_indices [N, rank] within dense_shape; returns them row-major.
-std::vector<int64_t> sparse_indices(KernelCtx& ctx, const Tensor& ind, const Dims& shape, int64_t n) {
-  int64_t r = static_cast<int64_t>(shape.size());
-  if (ind.rank() != 2 || ind.dim(0) != n || ind.dim(1) != r)
-    ctx.fail(Code::kInvalidArgument, "sp_indices must have shape (", n, ", ", r, ") for ", n,
-             " values and dense_shape ", dims_str(shape), ", got ", dims_str(ind.dims()));
-  std::vector<int64_t> v = ints(ind, "sp_indices");
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < r; ++k) {
-      int64_t x = v[static_cast<size_t>(i * r + k)];
-      if (x < 0 || x >= shape[static_cast<size_t>(k)])
-        ctx.fail(Code::kInvalidArgument, "sp_indices[", i, ", ", k, "] = ", x, " is out of bounds [0, ",
-                 shape[static_cast<size_t>(k)], ") of dense_shape ", dims_str(shape));
-    }
-  return v;
-}
-
 // sparse_tensor_dense_matmul(sp_indices, sp_values, dense_shape, b; adjoint_a, adjoint_b,
 // transpose_output): P = op(A) @ op(B) with A sparse [rows, cols]; returns P (or P^T
-// when the private attr transpose_output is set, used by the gradient).
-struct SpMM {
-  bool adj_a, adj_b, tout;
-  explicit SpMM(const Node& n)
-      : adj_a(n.attrs.get_or<bool>("adjoint_a", false)), adj_b(n.attrs.get_or<bool>("adjoint_b", false)),
-        tout(n.attrs.get_or<bool>("transpose_output", false)) {}
-};
-
+// when the private attr transpose_output is set, used by the gradient; attributes in SpMM).
 NESTOR_OP("sparse_tensor_dense_matmul")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(4);
