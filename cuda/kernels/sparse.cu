@@ -22,6 +22,11 @@ namespace cuda {
 namespace {
 
 using sparse_util::check_seg_range;
+using sparse_util::check_sparse_segment;
+using sparse_util::Segments;
+using sparse_util::sorted_segments;
+using sparse_util::sparse_segments;
+using sparse_util::unsorted_segments;
 using sparse_util::Comb;
 using sparse_util::combiner;
 using sparse_util::row_size;
@@ -104,21 +109,10 @@ void segment_reduce(CudaBackend& be, const Tensor& data, const T* weights, const
 // segment_*(data, segment_ids): ids sorted, so each segment is a run of positions.
 void segment_kernel(KernelCtx& ctx, Comb comb) {
   const Tensor& data = ctx.input(0);
-  std::vector<int64_t> ids = host_ints(ctx.input(1), "segment_ids");
-  if (data.rank() == 0 || data.dim(0) != static_cast<int64_t>(ids.size()))
-    ctx.fail(Code::kInvalidArgument, "segment_ids should be the same size as dimension 0 of data: got ", ids.size(),
-             " segment ids for data of shape ", dims_str(data.dims()));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0) ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", ids[i], " is negative");
-    if (i && ids[i] < ids[i - 1])
-      ctx.fail(Code::kInvalidArgument, "segment ids are not increasing: segment_ids[", i, "] = ", ids[i],
-               " < segment_ids[", i - 1, "] = ", ids[i - 1]);
-  }
-  int64_t num = ids.empty() ? 0 : ids.back() + 1;
-  Dims od = data.dims();
-  od[0] = num;
+  Segments s = sorted_segments(ctx, data, ctx.input(1));
+  const std::vector<int64_t>& ids = s.ids;
   CudaBackend& be = CudaBackend::of(ctx);
-  Tensor& o = ctx.allocate_output(0, data.dtype(), od);
+  Tensor& o = ctx.allocate_output(0, data.dtype(), s.out);
   Groups gr;  // runs of equal ids
   gr.offsets.push_back(0);
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -147,23 +141,11 @@ const KernelPlacementRegistrar p_unsorted("unsorted_segment_sum", DeviceType::kC
 NESTOR_REGISTER_KERNEL("unsorted_segment_sum", DeviceType::kCuda, ([](KernelCtx& ctx) {
   const Tensor& data = ctx.input(0);
   const Tensor& sid = ctx.input(1);
-  std::vector<int64_t> ids = host_ints(sid, "segment_ids");
-  int64_t num = ctx.input(2).scalar_as_int();
   Comb comb = combiner(ctx);
-  if (num < 0) ctx.fail(Code::kInvalidArgument, "num_segments must be >= 0, got ", num);
-  bool prefix = sid.rank() <= data.rank();
-  for (int i = 0; prefix && i < sid.rank(); ++i) prefix = sid.dim(i) == data.dim(i);
-  if (!prefix)
-    ctx.fail(Code::kInvalidArgument, "segment_ids of shape ", dims_str(sid.dims()),
-             " must be a prefix of data's shape ", dims_str(data.dims()));
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] >= num)
-      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", ids[i], " is out of range [0, ", num, ")");
-  Dims od{num};
-  od.insert(od.end(), data.dims().begin() + sid.rank(), data.dims().end());
+  Segments s = unsorted_segments(ctx, data, sid, ctx.input(2));
   CudaBackend& be = CudaBackend::of(ctx);
-  Tensor& o = ctx.allocate_output(0, data.dtype(), od);
-  Groups gr = group_by_key(ids, num, true);
+  Tensor& o = ctx.allocate_output(0, data.dtype(), s.out);
+  Groups gr = group_by_key(s.ids, s.num, true);
   NESTOR_DISPATCH_NUMERIC(data.dtype(), "unsorted_segment_sum", [&] {
     segment_reduce<scalar_t>(be, data, nullptr, gr, false, nullptr, comb, o,
                              row_size(data.dims(), static_cast<size_t>(sid.rank())));
@@ -223,23 +205,6 @@ NESTOR_REGISTER_KERNEL("segment_gather_grad", DeviceType::kCuda, ([](KernelCtx& 
 }));
 
 // ---------------------------------------------------------------- sparse_segment_*
-// Checks indices in [0, rows) and segment ids >= 0 (and < num when given); returns num.
-int64_t check_sparse_segment(const KernelCtx& ctx, int64_t rows, const std::vector<int64_t>& idx,
-                             const std::vector<int64_t>& seg, int64_t num) {
-  if (idx.size() != seg.size())
-    ctx.fail(Code::kInvalidArgument, "indices has ", idx.size(), " entries but segment_ids has ", seg.size());
-  int64_t mx = -1;
-  for (size_t i = 0; i < idx.size(); ++i) {
-    if (idx[i] < 0 || idx[i] >= rows)
-      ctx.fail(Code::kInvalidArgument, "indices[", i, "] = ", idx[i], " is not in [0, ", rows, ")");
-    if (seg[i] < 0) ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is negative");
-    if (num >= 0 && seg[i] >= num)
-      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is out of range [0, ", num, ")");
-    mx = std::max(mx, seg[i]);
-  }
-  return num >= 0 ? num : mx + 1;
-}
-
 // Groups positions by segment id, and the data row of each grouped position.
 Groups group_segments(const std::vector<int64_t>& idx, const std::vector<int64_t>& seg, int64_t num,
                       std::vector<int64_t>& rows) {
@@ -251,17 +216,12 @@ Groups group_segments(const std::vector<int64_t>& idx, const std::vector<int64_t
 
 void sparse_segment_kernel(KernelCtx& ctx, Comb comb) {
   const Tensor& data = ctx.input(0);
-  if (data.rank() == 0) ctx.fail(Code::kInvalidArgument, "data must be at least 1-D, got a scalar");
-  std::vector<int64_t> idx = host_ints(ctx.input(1), "indices"), seg = host_ints(ctx.input(2), "segment_ids");
-  int64_t num = ctx.num_inputs() == 4 ? ctx.input(3).scalar_as_int() : -1;
-  if (ctx.num_inputs() == 4 && num < 0) ctx.fail(Code::kInvalidArgument, "num_segments must be >= 0, got ", num);
-  num = check_sparse_segment(ctx, data.dim(0), idx, seg, num);
-  Dims od = data.dims();
-  od[0] = num;
+  std::vector<int64_t> idx;
+  Segments s = sparse_segments(ctx, idx);
   CudaBackend& be = CudaBackend::of(ctx);
-  Tensor& o = ctx.allocate_output(0, data.dtype(), od);
+  Tensor& o = ctx.allocate_output(0, data.dtype(), s.out);
   std::vector<int64_t> rows;
-  Groups gr = group_segments(idx, seg, num, rows);
+  Groups gr = group_segments(idx, s.ids, s.num, rows);
   NESTOR_DISPATCH_FLOAT(data.dtype(), ctx.node().op, [&] {
     segment_reduce<scalar_t>(be, data, nullptr, gr, false, &rows, comb, o, row_size(data.dims(), 1));
   });

@@ -18,6 +18,11 @@ namespace {
 using sparse_util::Comb;
 using sparse_util::combiner;
 using sparse_util::check_seg_range;
+using sparse_util::check_sparse_segment;
+using sparse_util::Segments;
+using sparse_util::sorted_segments;
+using sparse_util::sparse_segments;
+using sparse_util::unsorted_segments;
 using sparse_util::ints;
 using sparse_util::row_size;
 using sparse_util::sparse_indices;
@@ -99,22 +104,10 @@ void segment_shape(ShapeCtx& c, Comb comb) {
 
 void segment_kernel(KernelCtx& ctx, Comb comb) {
   const Tensor& data = ctx.input(0);
-  std::vector<int64_t> ids = ints(ctx.input(1), "segment_ids");
-  if (data.rank() == 0 || data.dim(0) != static_cast<int64_t>(ids.size()))
-    ctx.fail(Code::kInvalidArgument, "segment_ids should be the same size as dimension 0 of data: got ", ids.size(),
-             " segment ids for data of shape ", dims_str(data.dims()));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0) ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", ids[i], " is negative");
-    if (i && ids[i] < ids[i - 1])
-      ctx.fail(Code::kInvalidArgument, "segment ids are not increasing: segment_ids[", i, "] = ", ids[i],
-               " < segment_ids[", i - 1, "] = ", ids[i - 1]);
-  }
-  int64_t num = ids.empty() ? 0 : ids.back() + 1;
-  Dims od = data.dims();
-  od[0] = num;
-  Tensor& o = ctx.allocate_output(0, data.dtype(), od);
+  Segments s = sorted_segments(ctx, data, ctx.input(1));
+  Tensor& o = ctx.allocate_output(0, data.dtype(), s.out);
   NESTOR_DISPATCH_NUMERIC(data.dtype(), ctx.node().op, [&] {
-    segment_accumulate<scalar_t>(ctx, data, {}, ids, nullptr, num, comb, o, row_size(data.dims(), 1));
+    segment_accumulate<scalar_t>(ctx, data, {}, s.ids, nullptr, s.num, comb, o, row_size(data.dims(), 1));
   });
 }
 
@@ -164,23 +157,11 @@ NESTOR_OP("unsorted_segment_sum")
     .cpu([](KernelCtx& ctx) {
       const Tensor& data = ctx.input(0);
       const Tensor& sid = ctx.input(1);
-      std::vector<int64_t> ids = ints(sid, "segment_ids");
-      int64_t num = ctx.input(2).scalar_as_int();
       Comb comb = combiner(ctx);
-      if (num < 0) ctx.fail(Code::kInvalidArgument, "num_segments must be >= 0, got ", num);
-      bool prefix = sid.rank() <= data.rank();
-      for (int i = 0; prefix && i < sid.rank(); ++i) prefix = sid.dim(i) == data.dim(i);
-      if (!prefix)
-        ctx.fail(Code::kInvalidArgument, "segment_ids of shape ", dims_str(sid.dims()),
-                 " must be a prefix of data's shape ", dims_str(data.dims()));
-      for (size_t i = 0; i < ids.size(); ++i)
-        if (ids[i] >= num)
-          ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", ids[i], " is out of range [0, ", num, ")");
-      Dims od{num};
-      od.insert(od.end(), data.dims().begin() + sid.rank(), data.dims().end());
-      Tensor& o = ctx.allocate_output(0, data.dtype(), od);
+      Segments s = unsorted_segments(ctx, data, sid, ctx.input(2));
+      Tensor& o = ctx.allocate_output(0, data.dtype(), s.out);
       NESTOR_DISPATCH_NUMERIC(data.dtype(), "unsorted_segment_sum", [&] {
-        segment_accumulate<scalar_t>(ctx, data, {}, ids, nullptr, num, comb, o,
+        segment_accumulate<scalar_t>(ctx, data, {}, s.ids, nullptr, s.num, comb, o,
                                      row_size(data.dims(), static_cast<size_t>(sid.rank())));
       });
     });
@@ -277,35 +258,13 @@ void sparse_segment_shape(ShapeCtx& c) {
   c.set_output(0, c.dtype(0), rows_then(c.num_inputs() == 4 ? const_scalar(c, 3) : -1, d, 1));
 }
 
-// Checks indices in [0, rows) and segment ids >= 0 (and < num when given); returns num.
-int64_t check_sparse_segment(KernelCtx& ctx, int64_t rows, const std::vector<int64_t>& idx,
-                             const std::vector<int64_t>& seg, int64_t num) {
-  if (idx.size() != seg.size())
-    ctx.fail(Code::kInvalidArgument, "indices has ", idx.size(), " entries but segment_ids has ", seg.size());
-  int64_t mx = -1;
-  for (size_t i = 0; i < idx.size(); ++i) {
-    if (idx[i] < 0 || idx[i] >= rows)
-      ctx.fail(Code::kInvalidArgument, "indices[", i, "] = ", idx[i], " is not in [0, ", rows, ")");
-    if (seg[i] < 0) ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is negative");
-    if (num >= 0 && seg[i] >= num)
-      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is out of range [0, ", num, ")");
-    mx = std::max(mx, seg[i]);
-  }
-  return num >= 0 ? num : mx + 1;
-}
-
 void sparse_segment_kernel(KernelCtx& ctx, Comb comb) {
   const Tensor& data = ctx.input(0);
-  if (data.rank() == 0) ctx.fail(Code::kInvalidArgument, "data must be at least 1-D, got a scalar");
-  std::vector<int64_t> idx = ints(ctx.input(1), "indices"), seg = ints(ctx.input(2), "segment_ids");
-  int64_t num = ctx.num_inputs() == 4 ? ctx.input(3).scalar_as_int() : -1;
-  if (ctx.num_inputs() == 4 && num < 0) ctx.fail(Code::kInvalidArgument, "num_segments must be >= 0, got ", num);
-  num = check_sparse_segment(ctx, data.dim(0), idx, seg, num);
-  Dims od = data.dims();
-  od[0] = num;
-  Tensor& o = ctx.allocate_output(0, data.dtype(), od);
+  std::vector<int64_t> idx;
+  Segments s = sparse_segments(ctx, idx);
+  Tensor& o = ctx.allocate_output(0, data.dtype(), s.out);
   NESTOR_DISPATCH_FLOAT(data.dtype(), ctx.node().op, [&] {
-    segment_accumulate<scalar_t>(ctx, data, idx, seg, nullptr, num, comb, o, row_size(data.dims(), 1));
+    segment_accumulate<scalar_t>(ctx, data, idx, s.ids, nullptr, s.num, comb, o, row_size(data.dims(), 1));
   });
 }
 

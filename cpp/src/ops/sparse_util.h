@@ -4,6 +4,7 @@
 // SparseTensor indices within dense_shape, and the sparse matmul's attributes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,6 +49,87 @@ inline void check_seg_range(const KernelCtx& ctx, const std::vector<int64_t>& se
   for (size_t i = 0; i < seg.size(); ++i)
     if (seg[i] < 0 || seg[i] >= num)
       ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is out of range [0, ", num, ")");
+}
+
+// Checks indices in [0, rows) and segment ids >= 0 (and < num when given); returns num.
+inline int64_t check_sparse_segment(const KernelCtx& ctx, int64_t rows, const std::vector<int64_t>& idx,
+                                    const std::vector<int64_t>& seg, int64_t num) {
+  if (idx.size() != seg.size())
+    ctx.fail(Code::kInvalidArgument, "indices has ", idx.size(), " entries but segment_ids has ", seg.size());
+  int64_t mx = -1;
+  for (size_t i = 0; i < idx.size(); ++i) {
+    if (idx[i] < 0 || idx[i] >= rows)
+      ctx.fail(Code::kInvalidArgument, "indices[", i, "] = ", idx[i], " is not in [0, ", rows, ")");
+    if (seg[i] < 0) ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is negative");
+    if (num >= 0 && seg[i] >= num)
+      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", seg[i], " is out of range [0, ", num, ")");
+    mx = std::max(mx, seg[i]);
+  }
+  return num >= 0 ? num : mx + 1;
+}
+
+// The checked arguments of a segment reduction: ids, the number of segments and the output's
+// dims ([num] + data's dims after the ids' axes).
+struct Segments {
+  std::vector<int64_t> ids;
+  int64_t num = 0;
+  Dims out;
+};
+
+// segment_*(data, segment_ids): ids sorted, non-negative, one per row of data.
+inline Segments sorted_segments(const KernelCtx& ctx, const Tensor& data, const Tensor& sid) {
+  Segments s;
+  s.ids = ints(sid, "segment_ids");
+  const std::vector<int64_t>& ids = s.ids;
+  if (data.rank() == 0 || data.dim(0) != static_cast<int64_t>(ids.size()))
+    ctx.fail(Code::kInvalidArgument, "segment_ids should be the same size as dimension 0 of data: got ", ids.size(),
+             " segment ids for data of shape ", dims_str(data.dims()));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0) ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", ids[i], " is negative");
+    if (i && ids[i] < ids[i - 1])
+      ctx.fail(Code::kInvalidArgument, "segment ids are not increasing: segment_ids[", i, "] = ", ids[i],
+               " < segment_ids[", i - 1, "] = ", ids[i - 1]);
+  }
+  s.num = ids.empty() ? 0 : ids.back() + 1;
+  s.out = data.dims();
+  s.out[0] = s.num;
+  return s;
+}
+
+// unsorted_segment_sum(data, segment_ids, num_segments): ids a prefix of data's shape, each
+// < num_segments (negative ids are dropped).
+inline Segments unsorted_segments(const KernelCtx& ctx, const Tensor& data, const Tensor& sid,
+                                  const Tensor& num_segments) {
+  Segments s;
+  s.ids = ints(sid, "segment_ids");
+  s.num = num_segments.scalar_as_int();
+  if (s.num < 0) ctx.fail(Code::kInvalidArgument, "num_segments must be >= 0, got ", s.num);
+  bool prefix = sid.rank() <= data.rank();
+  for (int i = 0; prefix && i < sid.rank(); ++i) prefix = sid.dim(i) == data.dim(i);
+  if (!prefix)
+    ctx.fail(Code::kInvalidArgument, "segment_ids of shape ", dims_str(sid.dims()),
+             " must be a prefix of data's shape ", dims_str(data.dims()));
+  for (size_t i = 0; i < s.ids.size(); ++i)
+    if (s.ids[i] >= s.num)
+      ctx.fail(Code::kInvalidArgument, "segment_ids[", i, "] = ", s.ids[i], " is out of range [0, ", s.num, ")");
+  s.out = Dims{s.num};
+  s.out.insert(s.out.end(), data.dims().begin() + sid.rank(), data.dims().end());
+  return s;
+}
+
+// sparse_segment_*(data, indices, segment_ids[, num_segments]): `rows` holds the indices.
+inline Segments sparse_segments(const KernelCtx& ctx, std::vector<int64_t>& rows) {
+  const Tensor& data = ctx.input(0);
+  if (data.rank() == 0) ctx.fail(Code::kInvalidArgument, "data must be at least 1-D, got a scalar");
+  Segments s;
+  rows = ints(ctx.input(1), "indices");
+  s.ids = ints(ctx.input(2), "segment_ids");
+  int64_t num = ctx.num_inputs() == 4 ? ctx.input(3).scalar_as_int() : -1;
+  if (ctx.num_inputs() == 4 && num < 0) ctx.fail(Code::kInvalidArgument, "num_segments must be >= 0, got ", num);
+  s.num = check_sparse_segment(ctx, data.dim(0), rows, s.ids, num);
+  s.out = data.dims();
+  s.out[0] = s.num;
+  return s;
 }
 
 // Checks sp_indices [N, rank] within dense_shape; returns them row-major.
