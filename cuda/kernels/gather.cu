@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "kernels/index_util.cuh"
+#include "ops/gather_util.h"
 
 namespace nestor {
 namespace cuda {
@@ -97,21 +98,7 @@ NESTOR_REGISTER_KERNEL("gather", DeviceType::kCuda, ([](KernelCtx& ctx) {
 // collapse_dims_like(x, indices): a view of x; only the dims of indices (host) are read.
 const KernelPlacementRegistrar collapse_place("collapse_dims_like", DeviceType::kCuda,
                                               KernelPlacement{{1}, {}, floating_output});
-NESTOR_REGISTER_KERNEL("collapse_dims_like", DeviceType::kCuda, ([](KernelCtx& ctx) {
-  const Tensor& x = ctx.input(0);
-  const Tensor& ind = ctx.input(1);
-  int k = ind.rank();
-  if (x.rank() < k)
-    ctx.fail(Code::kInvalidArgument, "x of shape ", dims_str(x.dims()), " has fewer dims than indices of shape ",
-             dims_str(ind.dims()));
-  for (int i = 0; i < k; ++i)
-    if (x.dim(i) != ind.dim(i))
-      ctx.fail(Code::kInvalidArgument, "leading dims of x ", dims_str(x.dims()), " do not match indices ",
-               dims_str(ind.dims()));
-  Dims out{ind.num_elements()};
-  out.insert(out.end(), x.dims().begin() + k, x.dims().end());
-  ctx.set_output(0, x.reshaped(out));
-}));
+NESTOR_REGISTER_KERNEL("collapse_dims_like", DeviceType::kCuda, gather_util::collapse_dims_like);
 
 // o[a, keys[u], i] = sum over the group u of positions j (in order) of g[a, j, i]; rows
 // no index names stay zero.

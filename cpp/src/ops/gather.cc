@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "gather_util.h"
 
 namespace nestor {
 namespace {
@@ -147,21 +148,7 @@ NESTOR_OP("collapse_dims_like")
       c.set_output(0, c.dtype(0), PartialShape(out));
     })
     .grad([](GradCtx& g) { g.set_grad(0, g.reshape(g.grad(0), g.shape_of(g.input(0)))); })
-    .cpu([](KernelCtx& ctx) {
-      const Tensor& x = ctx.input(0);
-      const Tensor& ind = ctx.input(1);
-      int k = ind.rank();
-      if (x.rank() < k)
-        ctx.fail(Code::kInvalidArgument, "x of shape ", dims_str(x.dims()), " has fewer dims than indices of shape ",
-                 dims_str(ind.dims()));
-      for (int i = 0; i < k; ++i)
-        if (x.dim(i) != ind.dim(i))
-          ctx.fail(Code::kInvalidArgument, "leading dims of x ", dims_str(x.dims()), " do not match indices ",
-                   dims_str(ind.dims()));
-      Dims out{ind.num_elements()};
-      out.insert(out.end(), x.dims().begin() + k, x.dims().end());
-      ctx.set_output(0, x.reshaped(out));
-    });
+    .cpu(gather_util::collapse_dims_like);
 
 // gather_axis_grad(grad, indices, params_shape; axis): zeros of params_shape with
 // grad[a, j, i] added into [a, indices[j], i]; the dense gradient of gather along axis.
