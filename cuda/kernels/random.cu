@@ -21,6 +21,7 @@ namespace nestor {
 namespace cuda {
 namespace {
 
+using philox::dims_from_input;
 using philox::kTwo32;
 using philox::Philox;
 using philox::reserve;
@@ -116,23 +117,6 @@ void fill(KernelCtx& ctx, Params<T> p, Tensor& o) {
   NESTOR_CUDA_CHECK_LAUNCH();
 }
 
-// "[2, -1]": the requested shape as given.
-std::string ints_str(const Dims& d) {
-  std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
-Dims dims_from_input(const KernelCtx& ctx, int i) {
-  const Tensor& t = ctx.input(i);
-  if (t.dims().size() != 1)
-    ctx.fail(Code::kInvalidArgument, "shape must be a 1-D tensor, got shape ", dims_str(t.dims()));
-  Dims d = t.to_int_vector();
-  for (auto v : d)
-    if (v < 0) ctx.fail(Code::kInvalidArgument, "shape must be non-negative, got ", ints_str(d));
-  return d;
-}
-
 template <Dist D>
 void float_random(KernelCtx& ctx) {
   DType dt = ctx.attr_or<DType>("dtype", DType::kFloat32);
@@ -187,22 +171,13 @@ NESTOR_REGISTER_KERNEL("truncated_normal", DeviceType::kCuda, ([](KernelCtx& ctx
 const KernelPlacementRegistrar p_uniform_int("random_uniform_int", DeviceType::kCuda,
                                              KernelPlacement{{0, 1, 2}, {}, nullptr});
 NESTOR_REGISTER_KERNEL("random_uniform_int", DeviceType::kCuda, ([](KernelCtx& ctx) {
-  Dims d = dims_from_input(ctx, 0);
-  for (int i = 1; i < 3; ++i)
-    if (ctx.input(i).num_elements() != 1 || !ctx.input(i).dims().empty())
-      ctx.fail(Code::kInvalidArgument, i == 1 ? "minval" : "maxval", " must be a scalar, got shape ",
-               dims_str(ctx.input(i).dims()));
-  int64_t lo = ctx.input(1).scalar_as_int(), hi = ctx.input(2).scalar_as_int();
-  int64_t n = 1;
-  for (auto v : d) n *= v;
-  if (n > 0 && lo >= hi) ctx.fail(Code::kInvalidArgument, "Need minval < maxval: ", lo, " >= ", hi);
+  const philox::UniformIntArgs a = philox::uniform_int_args(ctx);
   DType dt = ctx.input(1).dtype();
-  Tensor& o = ctx.allocate_output(0, dt, d);
-  uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  Tensor& o = ctx.allocate_output(0, dt, a.dims);
   NESTOR_DISPATCH_INDEX(dt, "random_uniform_int", [&] {
     Params<scalar_t> p;
-    p.lo = static_cast<scalar_t>(lo);
-    p.range = range;
+    p.lo = static_cast<scalar_t>(a.lo);
+    p.range = a.range;
     fill<scalar_t, Dist::kInt>(ctx, p, o);
   });
 }));
@@ -212,10 +187,7 @@ const KernelPlacementRegistrar p_dropout("dropout_mask", DeviceType::kCuda, Kern
 NESTOR_REGISTER_KERNEL("dropout_mask", DeviceType::kCuda, ([](KernelCtx& ctx) {
   Dims d = dims_from_input(ctx, 0);
   const Tensor& rt = ctx.input(1);
-  if (!rt.dims().empty()) ctx.fail(Code::kInvalidArgument, "rate must be a scalar, got shape ", dims_str(rt.dims()));
-  double rate = rt.scalar_as_double();
-  if (!(rate >= 0.0 && rate < 1.0))
-    ctx.fail(Code::kInvalidArgument, "rate must be a scalar tensor in the range [0, 1), got ", rate);
+  const double rate = philox::dropout_rate(ctx, 1);
   Tensor& o = ctx.allocate_output(0, rt.dtype(), d);
   if (rt.dtype() == DType::kFloat32) {
     Params<float> p;

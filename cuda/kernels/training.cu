@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/index_util.cuh"
+#include "ops/training_util.h"
 
 namespace nestor {
 namespace cuda {
@@ -119,13 +120,7 @@ struct Ftrl : Kind {
   static constexpr int kGrad = 3;
   template <typename T>
   static void prepare(const KernelCtx& ctx, Args<T>& a) {
-    const char* what[] = {"lr", "l1", "l2", "l2_shrinkage", "lr_power"};
-    if (!(a.hs[0] > T(0))) ctx.fail(Code::kInvalidArgument, "lr must be a positive scalar, got ", a.hs[0]);
-    for (int k = 1; k <= 3; ++k)
-      if (!(a.hs[k] >= T(0)))
-        ctx.fail(Code::kInvalidArgument, what[k], " must be a non-negative scalar, got ", a.hs[k]);
-    if (!(a.hs[4] <= T(0))) ctx.fail(Code::kInvalidArgument, "lr_power must be a non-positive scalar, got ", a.hs[4]);
-    a.half_power = a.hs[4] == T(-0.5);
+    a.half_power = training_util::check_ftrl_hypers(ctx, a.hs);
   }
   template <typename T>
   __device__ static void step(const Args<T>& a, int64_t i, T g) {
@@ -252,27 +247,13 @@ void apply_host(KernelCtx& ctx) {
   constexpr int NV = K::kVars;
   Variable* vars[NV];
   for (int i = 0; i < NV; ++i) vars[i] = &ctx.ref(i);
-  // Lock each distinct variable once, in address order (no lock-order inversions).
-  std::vector<Variable*> order(vars, vars + NV);
-  std::sort(order.begin(), order.end());
-  order.erase(std::unique(order.begin(), order.end()), order.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  for (Variable* v : order) locks.emplace_back(v->mu);
-  for (int i = 0; i < NV; ++i)
-    if (!vars[i]->initialized)
-      ctx.fail(Code::kFailedPrecondition, "Attempting to use uninitialized value ", vars[i]->name);
+  const auto locks = training_util::lock_variables(ctx, vars, NV, K::kNames);
   const Tensor& var = vars[0]->value;
-  for (int i = 1; i < NV; ++i)
-    if (vars[i]->value.dims() != var.dims() || vars[i]->value.dtype() != var.dtype())
-      ctx.fail(Code::kInvalidArgument, K::kNames[i], " (", vars[i]->name, ") has shape ",
-               dims_str(vars[i]->value.dims()), " and dtype ", dtype_name(vars[i]->value.dtype()), " but var (",
-               vars[0]->name, ") has shape ", dims_str(var.dims()), " and dtype ", dtype_name(var.dtype()));
   std::vector<int> scalars;  // positions in the op's inputs
   for (int j = NV; j < K::kInputs; ++j) {
     if (j == K::kGrad) continue;
     const int p = input_pos<K>(j, kSparse);
-    if (ctx.input(p).rank() != 0)
-      ctx.fail(Code::kInvalidArgument, K::kNames[j], " must be a scalar, got shape ", dims_str(ctx.input(p).dims()));
+    training_util::check_scalar(ctx, ctx.input(p), K::kNames[j]);
     scalars.push_back(p);
   }
   const Tensor& grad = ctx.input(K::kGrad);
@@ -295,30 +276,16 @@ void apply_host(KernelCtx& ctx) {
     K::prepare(ctx, a);
     const int64_t total = var.num_elements();
     if constexpr (!kSparse) {
-      if (grad.dims() != var.dims())
-        ctx.fail(Code::kInvalidArgument, "grad has shape ", dims_str(grad.dims()), " but var (", vars[0]->name,
-                 ") has shape ", dims_str(var.dims()));
+      training_util::check_dense_grad(ctx, grad, *vars[0]);
       if (total > 0) {
         apply_kernel<K, T><<<blocks_for(total), kThreads, 0, be.stream()>>>(a, total);
         NESTOR_CUDA_CHECK_LAUNCH();
       }
     } else {
       const Tensor& indices = ctx.input(K::kGrad + 1);  // host memory
-      if (indices.rank() != 1)
-        ctx.fail(Code::kInvalidArgument, "indices must be a vector, got shape ", dims_str(indices.dims()));
-      if (var.rank() < 1)
-        ctx.fail(Code::kInvalidArgument, "var (", vars[0]->name, ") must have rank >= 1 for a sparse update");
-      Dims want = var.dims();
-      want[0] = indices.dim(0);
-      if (grad.dims() != want)
-        ctx.fail(Code::kInvalidArgument, "grad has shape ", dims_str(grad.dims()), ", expected ", dims_str(want),
-                 " for ", indices.dim(0), " indices into var (", vars[0]->name, ") of shape ", dims_str(var.dims()));
-      const int64_t row_size = var.dim(0) ? total / var.dim(0) : 0, first = var.dim(0);
+      const int64_t row_size = training_util::check_sparse_grad(ctx, grad, indices, *vars[0]), first = var.dim(0);
       std::vector<int64_t> idx = host_ints(indices, ctx.node().op.c_str());
-      for (size_t k = 0; k < idx.size(); ++k)
-        if (idx[k] < 0 || idx[k] >= first)
-          ctx.fail(Code::kInvalidArgument, "indices[", k, "] = ", idx[k], " is not in [0, ", first,
-                   "): the first dimension of variable ", vars[0]->name, " is ", first);
+      for (size_t k = 0; k < idx.size(); ++k) training_util::check_row(ctx, static_cast<int64_t>(k), idx[k], *vars[0]);
       Groups gr = group_by_key(idx, first, false);
       const int64_t n = gr.size() * row_size;
       DeviceInts dev(be, {&gr.keys, &gr.offsets, &gr.pos});

@@ -1,11 +1,14 @@
 // The random ops' generator, shared by the CPU kernels (random.cc) and the CUDA kernels
 // (cuda/kernels/random.cu), so that a seeded op gives the same stream on both devices:
 // Philox4x32-10 blocks, the key derivation from the (seed, seed2) attributes, the counters
-// reserved per run from the node's rng stream, and the mapping of words to uniforms.
+// reserved per run from the node's rng stream, and the mapping of words to uniforms; and the
+// host-side argument rules of the random kernels (shape vector, integer bounds, dropout
+// rate), so that both devices check them with the same messages.
 #pragma once
 
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include "nestor/op.h"
 
@@ -95,6 +98,55 @@ constexpr double kTwo32 = 4294967296.0;
 NESTOR_HOST_DEVICE inline float uniform_f(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
 NESTOR_HOST_DEVICE inline double uniform_d(uint32_t hi, uint32_t lo) {
   return static_cast<double>(((uint64_t{hi} << 32) | lo) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+// ------------------------------------------------------------ host-side argument rules
+// "[2, -1]": a requested shape as given.
+inline std::string ints_str(const Dims& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// The output shape from a kernel's 1-D shape input (in host memory).
+inline Dims dims_from_input(const KernelCtx& ctx, int i) {
+  const Tensor& t = ctx.input(i);
+  if (t.dims().size() != 1)
+    ctx.fail(Code::kInvalidArgument, "shape must be a 1-D tensor, got shape ", dims_str(t.dims()));
+  Dims d = t.to_int_vector();
+  for (auto v : d)
+    if (v < 0) ctx.fail(Code::kInvalidArgument, "shape must be non-negative, got ", ints_str(d));
+  return d;
+}
+
+// random_uniform_int(shape, minval, maxval): values lo + (word % range) in [minval, maxval).
+struct UniformIntArgs {
+  Dims dims;
+  int64_t lo = 0;
+  uint64_t range = 0;
+};
+inline UniformIntArgs uniform_int_args(const KernelCtx& ctx) {
+  UniformIntArgs a;
+  a.dims = dims_from_input(ctx, 0);
+  for (int i = 1; i < 3; ++i)
+    if (ctx.input(i).num_elements() != 1 || !ctx.input(i).dims().empty())
+      ctx.fail(Code::kInvalidArgument, i == 1 ? "minval" : "maxval", " must be a scalar, got shape ",
+               dims_str(ctx.input(i).dims()));
+  const int64_t lo = ctx.input(1).scalar_as_int(), hi = ctx.input(2).scalar_as_int();
+  if (num_elements(a.dims) > 0 && lo >= hi) ctx.fail(Code::kInvalidArgument, "Need minval < maxval: ", lo, " >= ", hi);
+  a.lo = lo;
+  a.range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  return a;
+}
+
+// dropout_mask's rate input (host memory): a scalar in [0, 1).
+inline double dropout_rate(const KernelCtx& ctx, int i) {
+  const Tensor& rt = ctx.input(i);
+  if (!rt.dims().empty()) ctx.fail(Code::kInvalidArgument, "rate must be a scalar, got shape ", dims_str(rt.dims()));
+  const double rate = rt.scalar_as_double();
+  if (!(rate >= 0.0 && rate < 1.0))
+    ctx.fail(Code::kInvalidArgument, "rate must be a scalar tensor in the range [0, 1), got ", rate);
+  return rate;
 }
 
 }  // namespace philox

@@ -18,6 +18,8 @@
 namespace nestor {
 namespace {
 
+using philox::dims_from_input;
+using philox::ints_str;
 using philox::kTwo32;
 using philox::reserve;
 using philox::Stream;
@@ -58,13 +60,6 @@ void fill_blocks(KernelCtx& ctx, T* out, int64_t n, int per, F f) {
   }, 8192);
 }
 
-// "[2, -1]": the requested shape as given (dims_str would print -1 as "?").
-std::string ints_str(const Dims& d) {
-  std::string s = "[";
-  for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-  return s + "]";
-}
-
 // Output shape of a random op from its shape input (a constant, or tf.shape(x)).
 PartialShape shape_from_input(ShapeCtx& c, int i) {
   if (!is_integer(c.dtype(i))) c.fail("shape must be int32 or int64, got ", dtype_name(c.dtype(i)));
@@ -80,16 +75,6 @@ PartialShape shape_from_input(ShapeCtx& c, int i) {
   if (src.op == "shape") return c.graph().shape(src.inputs[0]);
   if (s.known_rank() && s.dim(0) >= 0) return PartialShape::unknown_of_rank(static_cast<int>(s.dim(0)));
   return PartialShape();
-}
-
-Dims dims_from_input(KernelCtx& ctx, int i) {
-  const Tensor& t = ctx.input(i);
-  if (t.dims().size() != 1)
-    ctx.fail(Code::kInvalidArgument, "shape must be a 1-D tensor, got shape ", dims_str(t.dims()));
-  Dims d = t.to_int_vector();
-  for (auto v : d)
-    if (v < 0) ctx.fail(Code::kInvalidArgument, "shape must be non-negative, got ", ints_str(d));
-  return d;
 }
 
 void float_random_shape(ShapeCtx& c) {
@@ -185,18 +170,11 @@ NESTOR_OP("random_uniform_int")
     .stateful()
     .no_grad()
     .cpu([](KernelCtx& ctx) {
-      Dims d = dims_from_input(ctx, 0);
-      for (int i = 1; i < 3; ++i)
-        if (ctx.input(i).num_elements() != 1 || !ctx.input(i).dims().empty())
-          ctx.fail(Code::kInvalidArgument, i == 1 ? "minval" : "maxval", " must be a scalar, got shape ",
-                   dims_str(ctx.input(i).dims()));
-      int64_t lo = ctx.input(1).scalar_as_int(), hi = ctx.input(2).scalar_as_int();
-      int64_t n = 1;
-      for (auto v : d) n *= v;
-      if (n > 0 && lo >= hi) ctx.fail(Code::kInvalidArgument, "Need minval < maxval: ", lo, " >= ", hi);
+      const philox::UniformIntArgs a = philox::uniform_int_args(ctx);
+      const int64_t lo = a.lo, n = num_elements(a.dims);
+      const uint64_t range = a.range;
       DType dt = ctx.input(1).dtype();
-      Tensor& o = ctx.allocate_output(0, dt, d);
-      uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+      Tensor& o = ctx.allocate_output(0, dt, a.dims);
       if (dt == DType::kInt32) {
         fill_blocks(ctx, o.data<int32_t>(), n, 4, [&](const uint32_t* w, int32_t* p, int k) {
           for (int i = 0; i < k; ++i) p[i] = static_cast<int32_t>(lo + static_cast<int64_t>(w[i] % range));
@@ -229,11 +207,7 @@ NESTOR_OP("dropout_mask")
     .cpu([](KernelCtx& ctx) {
       Dims d = dims_from_input(ctx, 0);
       const Tensor& rt = ctx.input(1);
-      if (!rt.dims().empty())
-        ctx.fail(Code::kInvalidArgument, "rate must be a scalar, got shape ", dims_str(rt.dims()));
-      double rate = rt.scalar_as_double();
-      if (!(rate >= 0.0 && rate < 1.0))
-        ctx.fail(Code::kInvalidArgument, "rate must be a scalar tensor in the range [0, 1), got ", rate);
+      const double rate = philox::dropout_rate(ctx, 1);
       Tensor& o = ctx.allocate_output(0, rt.dtype(), d);
       if (rt.dtype() == DType::kFloat32) {
         float r = static_cast<float>(rate), scale = 1.0f / (1.0f - r);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "training_util.h"
 
 namespace nestor {
 namespace {
@@ -97,13 +98,7 @@ struct Ftrl : Kind {
                                             "l1", "l2", "l2_shrinkage", "lr_power"};
   template <typename T>
   static void prepare(const KernelCtx& ctx, Hyper<T>& h) {
-    const char* what[] = {"lr", "l1", "l2", "l2_shrinkage", "lr_power"};
-    if (!(h.s[0] > T(0))) ctx.fail(Code::kInvalidArgument, "lr must be a positive scalar, got ", h.s[0]);
-    for (int k = 1; k <= 3; ++k)
-      if (!(h.s[k] >= T(0)))
-        ctx.fail(Code::kInvalidArgument, what[k], " must be a non-negative scalar, got ", h.s[k]);
-    if (!(h.s[4] <= T(0))) ctx.fail(Code::kInvalidArgument, "lr_power must be a non-positive scalar, got ", h.s[4]);
-    h.half_power = h.s[4] == T(-0.5);
+    h.half_power = training_util::check_ftrl_hypers(ctx, h.s);
   }
   template <typename T>
   static void step(T* const* v, int64_t i, T g, const Hyper<T>& h) {
@@ -230,16 +225,14 @@ void dedup_rows(KernelCtx& ctx, const Tensor& grad, const Tensor& indices, const
                 std::vector<int64_t>& rows, std::vector<T>& sums) {
   const I* idx = indices.data<I>();
   const T* g = grad.data<T>();
-  const int64_t n = indices.num_elements(), first = var.value.dim(0);
+  const int64_t n = indices.num_elements();
   std::unordered_map<int64_t, int64_t> group;
   group.reserve(static_cast<size_t>(n));
   rows.reserve(static_cast<size_t>(n));
   sums.reserve(static_cast<size_t>(n * row_size));
   for (int64_t k = 0; k < n; ++k) {
     int64_t r = static_cast<int64_t>(idx[k]);
-    if (r < 0 || r >= first)
-      ctx.fail(Code::kInvalidArgument, "indices[", k, "] = ", r, " is not in [0, ", first,
-               "): the first dimension of variable ", var.name, " is ", first);
+    training_util::check_row(ctx, k, r, var);
     auto ins = group.emplace(r, static_cast<int64_t>(rows.size()));
     const T* src = g + k * row_size;
     if (ins.second) {
@@ -296,27 +289,9 @@ void apply_kernel(KernelCtx& ctx) {
   const int gi = L::grad_index();
   Variable* vars[NV];
   for (int i = 0; i < NV; ++i) vars[i] = &ctx.ref(i);
-  // Lock each distinct variable once, in address order (no lock-order inversions).
-  Variable* order[NV];
-  std::copy(vars, vars + NV, order);
-  std::sort(order, order + NV);
-  const int distinct = static_cast<int>(std::unique(order, order + NV) - order);
-  std::unique_lock<std::mutex> locks[NV];
-  for (int i = 0; i < distinct; ++i) locks[i] = std::unique_lock<std::mutex>(order[i]->mu);
-  for (int i = 0; i < NV; ++i)
-    if (!vars[i]->initialized)
-      ctx.fail(Code::kFailedPrecondition, "Attempting to use uninitialized value ", vars[i]->name);
+  const auto locks = training_util::lock_variables(ctx, vars, NV, K::kInputs);
   const Tensor& var = vars[0]->value;
-  for (int i = 1; i < NV; ++i)
-    if (vars[i]->value.dims() != var.dims() || vars[i]->value.dtype() != var.dtype())
-      ctx.fail(Code::kInvalidArgument, K::kInputs[i], " (", vars[i]->name, ") has shape ",
-               dims_str(vars[i]->value.dims()), " and dtype ", dtype_name(vars[i]->value.dtype()), " but var (",
-               vars[0]->name, ") has shape ", dims_str(var.dims()), " and dtype ", dtype_name(var.dtype()));
-  for (int j : L::scalars()) {
-    const Tensor& s = ctx.input(L::pos(j, kSparse));
-    if (s.rank() != 0)
-      ctx.fail(Code::kInvalidArgument, K::kInputs[j], " must be a scalar, got shape ", dims_str(s.dims()));
-  }
+  for (int j : L::scalars()) training_util::check_scalar(ctx, ctx.input(L::pos(j, kSparse)), K::kInputs[j]);
   const Tensor& grad = ctx.input(gi);
   NESTOR_DISPATCH_FLOAT(var.dtype(), ctx.node().op, [&] {
     using T = scalar_t;
@@ -329,24 +304,13 @@ void apply_kernel(KernelCtx& ctx) {
     for (int i = 0; i < NV; ++i) p[i] = vars[i]->value.template data<T>();
     const T* g = grad.data<T>();
     if constexpr (!kSparse) {
-      if (grad.dims() != var.dims())
-        ctx.fail(Code::kInvalidArgument, "grad has shape ", dims_str(grad.dims()), " but var (", vars[0]->name,
-                 ") has shape ", dims_str(var.dims()));
+      training_util::check_dense_grad(ctx, grad, *vars[0]);
       ops::parallel_elems(ctx, var.num_elements(), [&](int64_t s, int64_t e) {
         for (int64_t i = s; i < e; ++i) K::step(p, i, g[i], h);
       });
     } else {
       const Tensor& indices = ctx.input(gi + 1);
-      if (indices.rank() != 1)
-        ctx.fail(Code::kInvalidArgument, "indices must be a vector, got shape ", dims_str(indices.dims()));
-      if (var.rank() < 1)
-        ctx.fail(Code::kInvalidArgument, "var (", vars[0]->name, ") must have rank >= 1 for a sparse update");
-      Dims want = var.dims();
-      want[0] = indices.dim(0);
-      if (grad.dims() != want)
-        ctx.fail(Code::kInvalidArgument, "grad has shape ", dims_str(grad.dims()), ", expected ", dims_str(want),
-                 " for ", indices.dim(0), " indices into var (", vars[0]->name, ") of shape ", dims_str(var.dims()));
-      const int64_t row_size = var.dim(0) ? var.num_elements() / var.dim(0) : 0;
+      const int64_t row_size = training_util::check_sparse_grad(ctx, grad, indices, *vars[0]);
       std::vector<int64_t> rows;
       std::vector<T> sums;
       NESTOR_DISPATCH_INDEX(indices.dtype(), ctx.node().op, [&] {
