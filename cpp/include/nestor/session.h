@@ -23,7 +23,7 @@ namespace nestor {
 struct SessionOptions {
   int intra_op_threads = 0;  // 0 = default_num_threads()
   std::string device = "cpu";
-  bool fuse_kernels = true;  // CPU plans fuse matmul -> bias_add [-> relu] and relu_grad -> bias_add_grad (exec/fuse.h)
+  bool fuse_kernels = true;  // plans fuse matmul -> bias_add [-> relu] and relu_grad -> bias_add_grad (exec/fuse.h)
   // The caller never changes a variable once a plan reading it is compiled (an export being
   // served): CPU plans then lay the weights of fused dense layers out for the GEMM kernel
   // once, at compile time (exec/fuse.h, pack_constant_weights).

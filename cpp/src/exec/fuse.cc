@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../core/direct_gemm.h"
+#include "nestor/backend.h"
 #include "nestor/op.h"
 
 namespace nestor {
@@ -17,12 +18,29 @@ bool is_float32_2d(const Node& n) {
          n.out_shapes[0].rank() == 2;
 }
 
+// The device a step runs on: its allocator's (placement gives every step of a device
+// session one), else the session's.
+Device step_device(const PlanStep& st, Device session) { return st.alloc != nullptr ? st.alloc->device() : session; }
+
+// The kernel of `op` for device d when it can run `node` there: d has a kernel, the kernel's
+// placement declaration (backend.h) keeps every input and output in d's memory (the fused
+// step reads the slots its unfused steps read on d) and accepts the node. Else null.
+const KernelFn* fused_kernel_for(const OpDef* def, const Node& node, Device d) {
+  const KernelFn* k = def != nullptr ? def->kernel(d.type) : nullptr;
+  if (k == nullptr || d.type == DeviceType::kCpu) return k;
+  const KernelPlacement& kp = kernel_placement(def->name, d.type);
+  if (!kp.host_inputs.empty() || !kp.host_outputs.empty() || (kp.supports && !kp.supports(node))) return nullptr;
+  return k;
+}
+
 // What both fusions read off the plan before changing it.
 struct Scan {
   std::vector<int> readers, reader, producer;  // per slot: how many steps read it, the last one, its step
   std::set<int> controlling;                   // nodes some node waits for
 
-  explicit Scan(const Plan& plan) {
+  Device session;  // the device of steps without an allocator of their own
+
+  Scan(const Plan& plan, Device session_device) : session(session_device) {
     const size_t n_slots = static_cast<size_t>(plan.num_slots);
     readers.assign(n_slots, 0);
     reader.assign(n_slots, -1);
@@ -43,12 +61,12 @@ struct Scan {
   int only_reader(int slot) const {
     return readers[static_cast<size_t>(slot)] == 1 ? reader[static_cast<size_t>(slot)] : -1;
   }
-  // A graph node of this op with one float32 output, on the session's device, without ref
-  // inputs, that no node waits for: a candidate for either fusion.
+  Device device(const PlanStep& st) const { return step_device(st, session); }
+  // A graph node of this op with one float32 output, without ref inputs, that no node waits
+  // for: a candidate for either fusion (whose steps must also share one device).
   bool candidate(const PlanStep& st, const char* op) const {
     const Node& n = *st.node;
     return n.op == op && n.num_outputs() == 1 && n.out_dtypes[0] == DType::kFloat32 && !controlling.count(n.id) &&
-           st.alloc == nullptr &&
            std::all_of(st.refs.begin(), st.refs.end(), [](Variable* v) { return v == nullptr; });
   }
 };
@@ -59,8 +77,7 @@ struct Scan {
 // is pointed at them. The step sits where relu_grad was: bias_add_grad reads only dz.
 bool fuse_relu_bias_grads(Plan& plan, const Scan& scan, std::vector<char>& gone) {
   const OpDef* def = OpRegistry::global().find("_fused_relu_bias_grad");
-  const KernelFn* kernel = def != nullptr ? def->kernel(DeviceType::kCpu) : nullptr;
-  if (kernel == nullptr) return false;
+  if (def == nullptr) return false;
   std::vector<int> remap(static_cast<size_t>(plan.num_slots));
   for (size_t s = 0; s < remap.size(); ++s) remap[s] = static_cast<int>(s);
   bool any = false;
@@ -71,6 +88,8 @@ bool fuse_relu_bias_grads(Plan& plan, const Scan& scan, std::vector<char>& gone)
     if (ri < 0 || gone[static_cast<size_t>(ri)]) continue;
     PlanStep& rg = plan.steps[static_cast<size_t>(ri)];
     if (!scan.candidate(rg, "relu_grad") || !is_float32_2d(*rg.node) || rg.in_slots.size() != 2) continue;
+    const Device dev = scan.device(rg);
+    if (scan.device(bg) != dev) continue;
     const Node& rn = *rg.node;
     auto node = std::make_unique<Node>();
     node->id = rn.id;
@@ -81,9 +100,12 @@ bool fuse_relu_bias_grads(Plan& plan, const Scan& scan, std::vector<char>& gone)
     node->device = rn.device;
     node->out_dtypes = {DType::kFloat32, DType::kFloat32};
     node->out_shapes = {rn.out_shapes[0], bg.node->out_shapes[0]};
+    const KernelFn* kernel = fused_kernel_for(def, *node, dev);
+    if (kernel == nullptr) continue;
     PlanStep st;
     st.node = node.get();
     st.kernel = kernel;
+    st.alloc = rg.alloc;
     st.in_slots = rg.in_slots;
     st.refs.assign(2, nullptr);
     st.out_base = plan.num_slots;
@@ -124,11 +146,10 @@ std::vector<char> recompute_releases(Plan& plan) {
   return read;
 }
 
-void fuse_plan(Plan& plan) {
+void fuse_plan(Plan& plan, Device session_device) {
   const OpDef* fused_def = OpRegistry::global().find("_fused_matmul");
-  const KernelFn* fused_kernel = fused_def != nullptr ? fused_def->kernel(DeviceType::kCpu) : nullptr;
-  if (fused_kernel == nullptr) return;
-  const Scan scan(plan);
+  if (fused_def == nullptr) return;
+  const Scan scan(plan, session_device);
 
   auto fusable = [&](const PlanStep& st, const char* op) { return scan.candidate(st, op) && is_float32_2d(*st.node); };
   std::vector<char> gone(plan.steps.size(), 0);
@@ -140,11 +161,14 @@ void fuse_plan(Plan& plan) {
     if (mi < 0 || gone[static_cast<size_t>(mi)] || scan.only_reader(badd.in_slots[0]) != static_cast<int>(bi)) continue;
     PlanStep& mm = plan.steps[static_cast<size_t>(mi)];
     if (!fusable(mm, "matmul") || mm.in_slots.size() != 2) continue;
+    const Device dev = scan.device(mm);
+    if (scan.device(badd) != dev) continue;
     const Node& mn = *mm.node;  // its output is 2-D, so are both inputs (batched products are >= 3-D)
     int ri = scan.only_reader(badd.out_base);
     size_t last = bi;
     std::string act;
-    if (ri >= 0 && fusable(plan.steps[static_cast<size_t>(ri)], "relu")) {
+    if (ri >= 0 && fusable(plan.steps[static_cast<size_t>(ri)], "relu") &&
+        scan.device(plan.steps[static_cast<size_t>(ri)]) == dev) {
       last = static_cast<size_t>(ri);
       act = "relu";
     }
@@ -160,9 +184,12 @@ void fuse_plan(Plan& plan) {
     node->device = tail.device;
     node->out_dtypes = tail.out_dtypes;
     node->out_shapes = tail.out_shapes;
+    const KernelFn* kernel = fused_kernel_for(fused_def, *node, dev);
+    if (kernel == nullptr) continue;
     PlanStep st;
     st.node = node.get();
-    st.kernel = fused_kernel;
+    st.kernel = kernel;
+    st.alloc = mm.alloc;
     st.in_slots = {mm.in_slots[0], mm.in_slots[1], badd.in_slots[1]};
     st.refs.assign(3, nullptr);
     st.out_base = plan.steps[last].out_base;
@@ -184,7 +211,7 @@ void fuse_plan(Plan& plan) {
 
 void pack_constant_weights(Plan& plan, std::map<const void*, std::pair<Tensor, Tensor>>& cache) {
   if (!blas::direct_sgemm_available()) return;
-  const Scan scan(plan);
+  const Scan scan(plan, Device{});
   std::map<int, const Tensor*> constant;  // folded values by slot
   for (const auto& c : plan.constants) constant[c.first] = &c.second;
   // The value a slot always holds, when it is a variable read (through identities) or a constant.
@@ -197,7 +224,7 @@ void pack_constant_weights(Plan& plan, std::map<const void*, std::pair<Tensor, T
       const PlanStep& st = plan.steps[static_cast<size_t>(p)];
       if (st.node->op == "variable") {
         const Variable* v = st.refs.empty() ? nullptr : st.refs.back();
-        return v != nullptr && v->initialized ? &v->value : nullptr;
+        return v != nullptr && v->initialized && v->value.device().type == DeviceType::kCpu ? &v->value : nullptr;
       }
       if (st.node->op != "identity" || st.in_slots.size() != 1) return nullptr;
       slot = st.in_slots[0];
@@ -206,7 +233,8 @@ void pack_constant_weights(Plan& plan, std::map<const void*, std::pair<Tensor, T
   };
   bool any = false;
   for (PlanStep& st : plan.steps) {
-    if (st.node->op != "_fused_matmul" || st.in_slots.size() != 3) continue;
+    // Only CPU steps: the panels are host memory read by the CPU kernel alone.
+    if (st.node->op != "_fused_matmul" || st.in_slots.size() != 3 || scan.device(st).type != DeviceType::kCpu) continue;
     const Tensor* w = fixed_value(st.in_slots[1]);
     if (w == nullptr || !w->defined() || w->dtype() != DType::kFloat32 || w->rank() != 2) continue;
     const bool tb = st.node->attrs.get_or<bool>("transpose_b", false);

@@ -83,6 +83,9 @@ class Placer {
     plan_.steps.clear();
     on_dev_.assign(static_cast<size_t>(plan_.num_slots), 0);
     producer_.assign(static_cast<size_t>(plan_.num_slots), nullptr);
+    slot_dtype_.assign(static_cast<size_t>(plan_.num_slots), DType::kFloat32);
+    for (size_t i = 0; i < plan_.feed_slots.size(); ++i)
+      slot_dtype_[static_cast<size_t>(plan_.feed_slots[i])] = g_.dtype(plan_.feeds[i]);
     for (PlanStep& st : old) place_step(std::move(st));
     for (int& f : plan_.fetch_slots)
       if (on_dev_[static_cast<size_t>(f)]) f = copy_slot(f, false);
@@ -158,6 +161,7 @@ class Placer {
       size_t s = static_cast<size_t>(st.out_base + o);
       on_dev_[s] = on_dev && !contains(hm.host_outputs, o);
       producer_[s] = &n;
+      slot_dtype_[s] = n.out_dtypes[static_cast<size_t>(o)];
     }
     nouts_.push_back(n.num_outputs());
     plan_.steps.push_back(std::move(st));
@@ -172,6 +176,9 @@ class Placer {
     auto node = std::make_unique<Node>();
     node->name = (src ? src->name : std::string("feed")) + (to_dev ? "/_to_" + dev_.str() : "/_to_host");
     node->op = to_dev ? "_copy_to_device" : "_copy_to_host";
+    // One output, so that passes after placement (exec/fuse.h) see the slot it writes.
+    node->out_dtypes = {slot_dtype_[static_cast<size_t>(s)]};
+    node->out_shapes = {PartialShape()};
     PlanStep st;
     st.node = node.get();
     st.alloc = to_dev ? dev_alloc_ : &cpu_allocator();
@@ -189,6 +196,7 @@ class Placer {
     st.out_base = plan_.num_slots++;
     on_dev_.push_back(to_dev);
     producer_.push_back(src);
+    slot_dtype_.push_back(slot_dtype_[static_cast<size_t>(s)]);
     copies_[key] = st.out_base;
     plan_.plan_nodes.push_back(std::move(node));
     nouts_.push_back(1);
@@ -227,6 +235,7 @@ class Placer {
   std::map<const Variable*, Device> homes_;
   std::vector<char> on_dev_;            // per slot: the value is on the device
   std::vector<const Node*> producer_;   // per slot: the node that produced it (null: feed)
+  std::vector<DType> slot_dtype_;       // per slot: the dtype of its value
   std::vector<int> nouts_;              // per new step: number of output slots
   std::map<std::pair<int, bool>, int> copies_;
 };

@@ -192,9 +192,9 @@ std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const s
   // ---- compile-time folding (exec/fold.h); device sessions keep their const steps for placement.
   if (device_.type == DeviceType::kCpu) fold_plan(*this, *plan);
   // ---- end folding
-  if (device_.type == DeviceType::kCpu && fuse_kernels_) {  // exec/fuse.h
-    fuse_plan(*plan);
-    if (constant_variables_) {
+  if (fuse_kernels_) {  // exec/fuse.h: per step, on the device the chain runs on
+    fuse_plan(*plan, device_);
+    if (device_.type == DeviceType::kCpu && constant_variables_) {
       std::lock_guard<std::mutex> l(mu_);
       pack_constant_weights(*plan, packed_weights_);
     }

@@ -31,9 +31,9 @@ class ConfigProto:
       intra_op_parallelism_threads: threads for one op (0 = all cores or NESTOR_NUM_THREADS).
       inter_op_parallelism_threads: accepted for compatibility; nodes run in order.
       device: "cpu", "cuda" or "cuda:N"; default from NESTOR_DEVICE, else "cpu".
-      fuse_kernels: on the CPU, run matmul -> bias_add [-> relu] chains as one kernel (what
-        TF's grappler remapper does with `_FusedMatMul`) and relu_grad -> bias_add_grad as
-        another; False runs every op on its own.
+      fuse_kernels: run matmul -> bias_add [-> relu] chains as one kernel (what TF's grappler
+        remapper does with `_FusedMatMul`) and relu_grad -> bias_add_grad as another, on the
+        CPU and on CUDA (where the whole chain runs on the GPU); False runs every op on its own.
     """
 
     def __init__(self, intra_op_parallelism_threads: int = 0, inter_op_parallelism_threads: int = 0,
