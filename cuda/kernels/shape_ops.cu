@@ -1,12 +1,13 @@
 // CUDA kernels for cpp/src/ops/shape_ops.cc: shape (computed on the host: its output is
 // host memory), reshape (a view; the new shape is read on the host), zeros_like,
-// ones_like, cast.
+// ones_like, cast, indexed_slices_to_dense (indices and dense_shape on the host).
 //
 // Integer reshapes and casts to integers stay on the CPU: those are index plumbing (the ids
 // of a gather's gradient, segment ids), read on the host by the sparse kernels that use them,
 // and on the device they would cost a copy up and a blocking copy back every step.
-#include "kernels/common.cuh"
+#include "kernels/index_util.cuh"
 #include "ops/shape_util.h"
+#include "ops/sparse_util.h"
 
 namespace nestor {
 namespace cuda {
@@ -80,6 +81,43 @@ NESTOR_REGISTER_KERNEL("cast", DeviceType::kCuda, ([](KernelCtx& ctx) {
       cast_kernel<S, scalar_t><<<blocks_for(n), kThreads, 0, be.stream()>>>(x.data<S>(), o.data<scalar_t>(), n);
       NESTOR_CUDA_CHECK_LAUNCH();
     });
+  });
+}));
+
+// indexed_slices_to_dense(indices, values, dense_shape): zeros of dense_shape with values[i]
+// added into row indices[i]. Indices and dense_shape are read and checked on the host with
+// the CPU's messages (ops/sparse_util.h); the positions naming each row are grouped there
+// in increasing order, and one thread per element of a named row adds them in that order
+// from zero, as the CPU does, so duplicates sum deterministically to the CPU's bits.
+template <typename T>
+__global__ void slices_to_dense_kernel(const T* val, const int64_t* keys, const int64_t* offsets, const int64_t* pos,
+                                       T* out, int64_t groups, int64_t row) {
+  NESTOR_GRID_STRIDE(e, groups * row) {
+    const int64_t u = e / row, j = e % row;
+    T acc = T(0);
+    for (int64_t p = offsets[u]; p < offsets[u + 1]; ++p) acc += val[pos[p] * row + j];
+    out[keys[u] * row + j] = acc;
+  }
+}
+
+const KernelPlacementRegistrar slices_place("indexed_slices_to_dense", DeviceType::kCuda,
+                                            KernelPlacement{{0, 2}, {}, floating_output});
+NESTOR_REGISTER_KERNEL("indexed_slices_to_dense", DeviceType::kCuda, ([](KernelCtx& ctx) {
+  const Tensor& idx = ctx.input(0);
+  const Tensor& val = ctx.input(1);
+  Dims shape = ctx.input(2).to_int_vector();
+  CudaBackend& be = CudaBackend::of(ctx);
+  Tensor& o = ctx.allocate_output(0, val.dtype(), shape);
+  sparse_util::DenseSlices d = sparse_util::dense_slices(ctx, idx, val, shape);  // the CPU's checks
+  if (o.nbytes()) NESTOR_CUDA_CHECK(cudaMemsetAsync(o.raw(), 0, o.nbytes(), be.stream()));
+  if (d.idx.empty() || d.row == 0) return;
+  Groups gr = group_by_key(d.idx, d.rows, false);
+  DeviceInts dev(be, {&gr.keys, &gr.offsets, &gr.pos});
+  const int64_t n = gr.size() * d.row;
+  NESTOR_DISPATCH_FLOAT(val.dtype(), "indexed_slices_to_dense", [&] {
+    slices_to_dense_kernel<scalar_t><<<blocks_for(n), kThreads, 0, be.stream()>>>(
+        val.data<scalar_t>(), dev.part(0), dev.part(1), dev.part(2), o.data<scalar_t>(), gr.size(), d.row);
+    NESTOR_CUDA_CHECK_LAUNCH();
   });
 }));
 

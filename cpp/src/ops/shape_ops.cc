@@ -2,6 +2,7 @@
 // autodiff itself builds, so the core cannot work without them.
 #include "common.h"
 #include "shape_util.h"
+#include "sparse_util.h"
 
 namespace nestor {
 namespace {
@@ -142,20 +143,15 @@ NESTOR_OP("indexed_slices_to_dense")
       const Tensor& val = ctx.input(1);
       Dims shape = ctx.input(2).to_int_vector();
       Tensor& o = ctx.allocate_output(0, val.dtype(), shape);
-      int64_t rows = shape.empty() ? 1 : shape[0];
-      int64_t row = rows ? o.num_elements() / std::max<int64_t>(rows, 1) : 0;
-      int64_t n = idx.num_elements();
-      if (val.num_elements() != n * row)
-        ctx.fail(Code::kInvalidArgument, "values of shape ", dims_str(val.dims()), " do not match ", n,
-                 " indices of rows of ", row, " elements");
+      sparse_util::DenseSlices d = sparse_util::dense_slices(ctx, idx, val, shape);  // checks, shared with CUDA
+      const int64_t row = d.row;
       NESTOR_DISPATCH_FLOAT(val.dtype(), "indexed_slices_to_dense", [&] {
         scalar_t* po = o.data<scalar_t>();
         std::fill(po, po + o.num_elements(), scalar_t(0));
         const scalar_t* pv = val.data<scalar_t>();
-        for (int64_t i = 0; i < n; ++i) {
-          int64_t r = idx.scalar_as_int(i);
-          if (r < 0 || r >= rows) ctx.fail(Code::kInvalidArgument, "index ", r, " is out of range [0, ", rows, ")");
-          for (int64_t j = 0; j < row; ++j) po[r * row + j] += pv[i * row + j];
+        for (size_t i = 0; i < d.idx.size(); ++i) {
+          const int64_t r = d.idx[i];
+          for (int64_t j = 0; j < row; ++j) po[r * row + j] += pv[static_cast<int64_t>(i) * row + j];
         }
       });
     });

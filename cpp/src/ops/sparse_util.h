@@ -1,7 +1,8 @@
-// Host-side rules of the segment and SparseTensor ops, shared by the CPU kernels
-// (sparse.cc) and the CUDA kernels (cuda/kernels/sparse.cu) so that both check their inputs
-// with the same messages: combiners, index vectors read as int64, segment-id ranges,
-// SparseTensor indices within dense_shape, and the sparse matmul's attributes.
+// Host-side rules of the segment, SparseTensor and IndexedSlices ops, shared by the CPU
+// kernels (sparse.cc, shape_ops.cc) and the CUDA kernels (cuda/kernels/sparse.cu,
+// shape_ops.cu) so that both check their inputs with the same messages: combiners, index
+// vectors read as int64, segment-id ranges, SparseTensor indices within dense_shape, the
+// sparse matmul's attributes, and indexed_slices_to_dense's values and indices.
 #pragma once
 
 #include <algorithm>
@@ -147,6 +148,27 @@ inline std::vector<int64_t> sparse_indices(const KernelCtx& ctx, const Tensor& i
                  shape[static_cast<size_t>(k)], ") of dense_shape ", dims_str(shape));
     }
   return v;
+}
+
+// indexed_slices_to_dense(indices, values, dense_shape) into an output of dims `shape`
+// (already allocated): rows of the output (1 for a scalar), elements per row, and the
+// indices, each checked in [0, rows) in order after values' size.
+struct DenseSlices {
+  int64_t rows = 0, row = 0;
+  std::vector<int64_t> idx;
+};
+inline DenseSlices dense_slices(const KernelCtx& ctx, const Tensor& idx, const Tensor& val, const Dims& shape) {
+  DenseSlices d;
+  d.rows = shape.empty() ? 1 : shape[0];
+  d.row = d.rows ? num_elements(shape) / std::max<int64_t>(d.rows, 1) : 0;
+  const int64_t n = idx.num_elements();
+  if (val.num_elements() != n * d.row)
+    ctx.fail(Code::kInvalidArgument, "values of shape ", dims_str(val.dims()), " do not match ", n,
+             " indices of rows of ", d.row, " elements");
+  d.idx = idx.to_int_vector();
+  for (int64_t r : d.idx)
+    if (r < 0 || r >= d.rows) ctx.fail(Code::kInvalidArgument, "index ", r, " is out of range [0, ", d.rows, ")");
+  return d;
 }
 
 // sparse_tensor_dense_matmul's attributes (transpose_output: the gradient's private attr).
