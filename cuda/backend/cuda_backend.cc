@@ -121,12 +121,14 @@ CudaBackend::CudaBackend(int index) : index_(index), alloc_(index) {
   NESTOR_CUBLAS_CHECK(cublasCreate(&cublas_));
   NESTOR_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   NESTOR_CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+  NESTOR_CUBLAS_CHECK(cublasLtCreate(&cublaslt_));
   g_backends[static_cast<size_t>(index)].store(this);
 }
 
 CudaBackend::~CudaBackend() {
   g_backends[static_cast<size_t>(index_)].store(nullptr);
   // Backends live until process exit; by then the runtime may be gone, so no checks here.
+  if (cublaslt_) (void)cublasLtDestroy(cublaslt_);
   if (cublas_) (void)cublasDestroy(cublas_);
   if (stream_) (void)cudaStreamDestroy(stream_);
 }

@@ -9,9 +9,11 @@
 // - pinned host memory: staging blocks for host-to-device copies (reused once the copy
 //   that read them has completed, tracked by an event per block) and the host buffers of
 //   device-to-host copies;
-// - one cuBLAS handle bound to the stream (TF32 per nestor::allow_tf32()).
+// - one cuBLAS handle bound to the stream (TF32 per nestor::allow_tf32()) and one cuBLASLt
+//   handle (GEMMs with fused epilogues; the stream is given per call).
 #pragma once
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -73,6 +75,9 @@ class CudaBackend : public Backend {
   // one at a time per step; concurrent steps serialize on blas_mutex().
   cublasHandle_t cublas();
   std::mutex& blas_mutex() { return blas_mu_; }
+  // The cuBLASLt handle (kernels/matmul.cu, _fused_matmul), used under blas_mutex(); its
+  // calls name this backend's stream and choose TF32 per call through the compute type.
+  cublasLtHandle_t cublaslt() const { return cublaslt_; }
   const cudaDeviceProp& props() const { return props_; }
 
   // The backend of the device a kernel runs on (its allocator's device), current on the
@@ -84,6 +89,7 @@ class CudaBackend : public Backend {
   cudaDeviceProp props_{};
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
+  cublasLtHandle_t cublaslt_ = nullptr;
   bool tf32_ = false;
   std::mutex blas_mu_;
   DeviceAllocator alloc_;

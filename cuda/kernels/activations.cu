@@ -1,6 +1,9 @@
 // CUDA kernels for cpp/src/ops/activations.cc: relu, relu6, elu, selu, leaky_relu,
 // sigmoid, tanh, softplus, softsign, swish and their *_grad(dy, y-or-x) ops (same
-// formulas; the scalar constants are applied in double, as the CPU kernels do).
+// formulas; the scalar constants are applied in double, as the CPU kernels do), and
+// _fused_relu_bias_grad (placed by exec/fuse.h in place of relu_grad -> bias_add_grad).
+#include <cstdint>
+
 #include "kernels/common.cuh"
 
 namespace nestor {
@@ -96,6 +99,86 @@ NESTOR_REGISTER_KERNEL("leaky_relu_grad", DeviceType::kCuda, ([](KernelCtx& ctx)
   double alpha = ctx.attr_or<double>("alpha", 0.2);
   NESTOR_DISPATCH_FLOAT(ctx.input(0).dtype(), "leaky_relu_grad",
                         [&] { launch_binary<scalar_t, scalar_t>(ctx, LeakyReluGrad<scalar_t>{alpha}); });
+}));
+
+// ---------------------------------------------------------------- _fused_relu_bias_grad
+// dz = dy where y > 0, db = column sums of dz, in one pass over dy and y ([N, C] float32).
+// Block (kRbgCols, kRbgLanes): each thread owns one column of a kRbgCols-wide tile (reads
+// and writes are coalesced along the row) and every kRbgLanes-th row of one chunk of rows;
+// the block adds its lanes' sums in lane order into one partial per (chunk, column), and a
+// second small kernel adds the chunks' partials in chunk order. The chunking depends on N
+// alone, so db is the same on every run (no atomics).
+constexpr int kRbgCols = 32;
+constexpr int kRbgLanes = 8;
+constexpr int64_t kRbgMinChunkRows = 256;
+constexpr int64_t kRbgMaxChunks = 4096;
+
+__global__ void relu_bias_grad_kernel(const float* __restrict__ dy, const float* __restrict__ y, float* __restrict__ dz,
+                                      float* __restrict__ part, int64_t N, int64_t C, int64_t chunk_rows) {
+  __shared__ float lane_sum[kRbgLanes][kRbgCols + 1];
+  const int64_t c = blockIdx.x * int64_t(kRbgCols) + threadIdx.x;
+  const int64_t r0 = blockIdx.y * chunk_rows;
+  const int64_t r1 = r0 + chunk_rows < N ? r0 + chunk_rows : N;
+  float s = 0.0f;
+  if (c < C)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += kRbgLanes) {
+      const int64_t i = r * C + c;
+      const float g = y[i] > 0.0f ? dy[i] : 0.0f;
+      dz[i] = g;
+      s += g;
+    }
+  lane_sum[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < C) {
+    float t = lane_sum[0][threadIdx.x];
+    for (int j = 1; j < kRbgLanes; ++j) t += lane_sum[j][threadIdx.x];
+    part[blockIdx.y * C + c] = t;
+  }
+}
+
+__global__ void sum_chunks_kernel(const float* __restrict__ part, float* __restrict__ db, int64_t chunks, int64_t C) {
+  NESTOR_GRID_STRIDE(c, C) {
+    float t = part[c];
+    for (int64_t g = 1; g < chunks; ++g) t += part[g * C + c];
+    db[c] = t;
+  }
+}
+
+NESTOR_REGISTER_KERNEL("_fused_relu_bias_grad", DeviceType::kCuda, ([](KernelCtx& ctx) {
+  const Tensor& dy = ctx.input(0);
+  const Tensor& y = ctx.input(1);
+  if (dy.rank() != 2 || dy.dims() != y.dims())
+    ctx.fail(Code::kInvalidArgument, "dy and y must be 2-D of one shape, got ", dims_str(dy.dims()), " and ",
+             dims_str(y.dims()));
+  if (dy.dtype() != DType::kFloat32 || y.dtype() != DType::kFloat32)
+    ctx.fail(Code::kInvalidArgument, "_fused_relu_bias_grad is float32 only, got ", dtype_name(dy.dtype()));
+  const int64_t N = dy.dim(0), C = dy.dim(1);
+  CudaBackend& be = CudaBackend::of(ctx);
+  Tensor& dz = ctx.allocate_output(0, DType::kFloat32, dy.dims());
+  Tensor& db = ctx.allocate_output(1, DType::kFloat32, {C});
+  if (C == 0) return;
+  if (N == 0) {
+    NESTOR_CUDA_CHECK(cudaMemsetAsync(db.raw(), 0, db.nbytes(), be.stream()));  // sums of nothing
+    return;
+  }
+  const int64_t chunk_rows = std::max(kRbgMinChunkRows, (N + kRbgMaxChunks - 1) / kRbgMaxChunks);
+  const int64_t chunks = (N + chunk_rows - 1) / chunk_rows;
+  const int64_t col_tiles = (C + kRbgCols - 1) / kRbgCols;
+  if (col_tiles > INT32_MAX) ctx.fail(Code::kUnimplemented, "too many columns for CUDA: ", dims_str(dy.dims()));
+  Tensor partials;  // stream-ordered: released to the cache once both kernels are queued
+  float* part = db.data<float>();
+  if (chunks > 1) {
+    partials = Tensor::empty(DType::kFloat32, {chunks, C}, ctx.allocator());
+    part = partials.data<float>();
+  }
+  const dim3 grid(static_cast<unsigned>(col_tiles), static_cast<unsigned>(chunks));
+  relu_bias_grad_kernel<<<grid, dim3(kRbgCols, kRbgLanes), 0, be.stream()>>>(dy.data<float>(), y.data<float>(),
+                                                                            dz.data<float>(), part, N, C, chunk_rows);
+  NESTOR_CUDA_CHECK_LAUNCH();
+  if (chunks > 1) {
+    sum_chunks_kernel<<<blocks_for(C), kThreads, 0, be.stream()>>>(part, db.data<float>(), chunks, C);
+    NESTOR_CUDA_CHECK_LAUNCH();
+  }
 }));
 
 }  // namespace
