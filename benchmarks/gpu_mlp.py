@@ -113,6 +113,7 @@ def time_steps(step, sync, steps: int, blocks: int) -> dict:
 
 def nestor_child(device: str, threads: int, steps: int, blocks: int) -> dict:
     import nestor as tf
+    tf.config.experimental.enable_tensor_float_32_execution(False)  # whatever NESTOR_ALLOW_TF32 says
     x, y = data()
     out = {}
     for mode in ("device", "fed"):

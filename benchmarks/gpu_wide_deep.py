@@ -18,8 +18,9 @@ hashes on the host, whatever the device. One train() call of 4 steps warms up; t
 with its checkpoint, which reads the variables back: the device has finished). A train() call
 also costs a fixed amount besides its steps (input pipeline start, hooks, the checkpoint); the
 difference of the two calls cancels it: ms/step = (T(steps) - T(1)) / (steps - 1), and
-examples/s = batch / that. "train(steps=N) ex/s" is the whole call's rate, that fixed cost
-included, and "train() call overhead" the fixed cost itself. Medians over blocks.
+examples/s = batch / that, with T the median over blocks of each call's time.
+"train(steps=N) ex/s" is the whole call's rate, that fixed cost included, and "train() call
+overhead" the fixed cost itself.
 The Estimator fetches the loss and the global step at every step (or every chunk of steps
 run in one native call), as TensorFlow's does for its NanTensorHook and logging.
 
@@ -97,6 +98,7 @@ def nestor_child(device: str, steps: int, blocks: int) -> dict:
     os.environ["NESTOR_DEVICE"] = device
     wd = _wide_deep_module()
     import nestor as tf
+    tf.config.experimental.enable_tensor_float_32_execution(False)  # as PyTorch's below
     fx, fy = wd.make_data(N_TRAIN, 0)
     tx, ty = wd.make_data(N_TEST, 1)
     wide, deep = wd.build_columns()
@@ -107,20 +109,21 @@ def nestor_child(device: str, steps: int, blocks: int) -> dict:
         dnn_feature_columns=deep, dnn_hidden_units=[100, 50], config=cfg)
     inp = lambda: wd.train_input_fn(fx, fy, BATCH)  # noqa: E731
     est.train(inp, steps=WARMUP - 1)
-    steady, whole, fixed = [], [], []
+    one, many = [], []
     for _ in range(blocks):
         t0 = time.perf_counter()
         est.train(inp, steps=1)
         t1 = time.perf_counter()
         est.train(inp, steps=steps)
-        t2 = time.perf_counter()
-        per_step = ((t2 - t1) - (t1 - t0)) / (steps - 1)  # the fixed cost of a train() call cancels
-        steady.append(BATCH / per_step)
-        whole.append(steps * BATCH / (t2 - t1))
-        fixed.append((t1 - t0) - per_step)
+        one.append(t1 - t0)
+        many.append(time.perf_counter() - t1)
+    t_one, t_many = statistics.median(one), statistics.median(many)
+    # The fixed cost of a train() call cancels in the difference; if noise makes it vanish,
+    # fall back to the whole call's rate, overhead included.
+    per_step = (t_many - t_one) / (steps - 1) if t_many > t_one else t_many / steps
     res = est.evaluate(lambda: wd.eval_input_fn(tx, ty, BATCH))
-    return {"examples_per_s": statistics.median(steady), "call_examples_per_s": statistics.median(whole),
-            "call_overhead_s": statistics.median(fixed), "auc": float(res["auc"]),
+    return {"examples_per_s": BATCH / per_step, "call_examples_per_s": steps * BATCH / t_many,
+            "call_overhead_s": max(t_one - per_step, 0.0), "auc": float(res["auc"]),
             "device": est.config.device, "global_step": int(res["global_step"])}
 
 
@@ -254,6 +257,8 @@ def main() -> None:
     args = ap.parse_args()
     cuda = args.device.startswith("cuda")
     args.steps = args.steps or (100 if cuda else 10)
+    if args.steps < 5:
+        ap.error("--steps must be at least 5 (the per-step time is a difference of two train() calls)")
     if args.engine:
         fn = {"probe": lambda: probe_child(args.device), "nestor": lambda: nestor_child(args.device, args.steps, args.blocks),
               "torch": lambda: torch_child(args.device, args.steps, args.blocks)}[args.engine]

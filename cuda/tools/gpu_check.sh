@@ -153,19 +153,22 @@ stage_env() {
   elif [ ${#missing[@]} -gt 0 ]; then
     local m; for m in "${missing[@]}"; do fail "missing: $m"; done
   fi
-  [ ${#missing[@]} -eq 0 ] || [ "$DEVICE" = cpu ]
+  ENV_OK=0
+  if [ ${#missing[@]} -eq 0 ] || [ "$DEVICE" = cpu ]; then ENV_OK=1; fi
+  [ "$ENV_OK" = 1 ]
 }
 
 # ------------------------------------------------------------------ build
 stage_build() {
-  if [ -z "${ENV_DONE:-}" ]; then stage_env || { fail "build: the machine lacks a build dependency (above)"; return 1; }; fi
+  [ -n "${ENV_DONE:-}" ] || stage_env
+  [ "${ENV_OK:-0}" = 1 ] || { fail "build not started: the machine lacks a build dependency (env above)"; return 1; }
   say "== build ($BUILD, CUDA archs $ARCHS)"
   local cuda_flag=ON t0=$SECONDS
   [ "$DEVICE" = cpu ] && cuda_flag=OFF
   (
     if ! [ -f "$BUILD/build.ninja" ]; then
       run cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "-DNESTOR_CUDA=$cuda_flag" \
-        "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" "-DPython_EXECUTABLE=$(command -v "$PY")" "${CMAKE_EXTRA[@]}" || exit 1
+        "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" "-DPython_EXECUTABLE=$("$PY" -c "import sys; print(sys.executable)")" "${CMAKE_EXTRA[@]}" || exit 1
     fi
     # shellcheck disable=SC2086  # GPU_CHECK_TARGETS is a list of target names
     run ninja -C "$BUILD" ${GPU_CHECK_TARGETS:-} || exit 1
