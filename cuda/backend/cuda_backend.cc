@@ -191,6 +191,34 @@ void CudaBackend::synchronize() {
   NESTOR_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+namespace {
+// A stream as the DLPack protocol passes it: 1 = legacy default, 2 = per-thread default,
+// else the cudaStream_t itself.
+cudaStream_t stream_from_dlpack(uintptr_t s) {
+  if (s == 1) return cudaStreamLegacy;
+  if (s == 2) return cudaStreamPerThread;
+  return reinterpret_cast<cudaStream_t>(s);
+}
+}  // namespace
+
+void CudaBackend::make_stream_wait(uintptr_t stream) {
+  cudaStream_t other = stream_from_dlpack(stream);
+  if (other == stream_) return;  // same stream: already ordered
+  set_current_device(index_);
+  cudaEvent_t ev = nullptr;
+  NESTOR_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+  cudaError_t e = cudaEventRecord(ev, stream_);
+  if (e == cudaSuccess) e = cudaStreamWaitEvent(other, ev, 0);
+  // Destroying an event whose wait is queued is allowed: its resources go once it completes.
+  (void)cudaEventDestroy(ev);
+  if (e != cudaSuccess) fail_cuda(e, "make_stream_wait: cudaEventRecord/cudaStreamWaitEvent", __FILE__, __LINE__);
+}
+
+void CudaBackend::synchronize_device() {
+  set_current_device(index_);
+  NESTOR_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
 // ---------------------------------------------------------------- registration
 namespace {
 

@@ -67,6 +67,11 @@ class CudaBackend : public Backend {
   Tensor copy_from(const Tensor& src) override;
   Tensor copy_to_host(const Tensor& src) override;
   void synchronize() override;
+  // DLPack stream hand-offs (nestor/backend.h): the compute stream's handle; an event
+  // recorded on it that `stream` waits for; cudaDeviceSynchronize.
+  uintptr_t stream_handle() override { return reinterpret_cast<uintptr_t>(stream_); }
+  void make_stream_wait(uintptr_t stream) override;
+  void synchronize_device() override;
 
   int index() const { return index_; }
   cudaStream_t stream() const { return stream_; }

@@ -5,6 +5,7 @@
 // when the op has a kernel there, else on the CPU with copies between.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,20 @@ class Backend {
   }
   // Waits for all work queued on this device.
   virtual void synchronize() {}
+
+  // Stream hand-offs for DLPack interchange (nestor/dlpack.h). A stream is named as the
+  // DLPack protocol names it: an integer holding the device's native handle (CUDA: a
+  // cudaStream_t, with 1 = the legacy default stream and 2 = the per-thread default
+  // stream). Devices without streams keep these defaults.
+  // The handle of the stream this device queues its work on (0: none).
+  virtual uintptr_t stream_handle() { return 0; }
+  // Work queued on `stream` after this call waits for the work queued on this device
+  // before it (CUDA: an event recorded on the compute stream, waited on by `stream`);
+  // the host does not wait. The default waits on the host.
+  virtual void make_stream_wait(uintptr_t stream) { synchronize(); }
+  // Waits on the host until every stream of the device is idle, the device's own and
+  // other libraries' (before memory another library may still be reading changes hands).
+  virtual void synchronize_device() { synchronize(); }
 };
 
 // `t` on device `d`: t itself when it is already there, else a copy (host<->device

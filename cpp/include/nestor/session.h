@@ -51,6 +51,8 @@ class Plan {
   std::vector<const Node*> feed_nodes;
   std::vector<Output> feeds;
   std::vector<int> fetch_slots;
+  // Fetches stay where they were computed (device sessions; see Session::compile).
+  bool fetches_on_device = false;
   // Nodes the plan made itself, owned here: placement's copy steps (exec/placement.h) and
   // fusion's fused steps (exec/fuse.h); copy_kernels are placement's constant-copy kernels.
   std::vector<std::unique_ptr<Node>> plan_nodes;
@@ -65,9 +67,15 @@ class Session {
   Session(std::shared_ptr<Graph> graph, SessionOptions opts = {});
   ~Session();
 
+  // fetches_on_device: a device session leaves the fetched values on the device (no copy
+  // back, no wait at the end of the step; the values are ordered on the device's stream,
+  // see Backend::make_stream_wait). By default fetches are copied to the host.
   std::shared_ptr<Plan> compile(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
-                                const std::vector<int>& targets);
+                                const std::vector<int>& targets, bool fetches_on_device = false);
   // Runs one step: feed_values[i] is fed to feeds[i]; returns the fetched tensors.
+  // Feeds may live on any device: a device session uses a feed already on its device
+  // where it is (no copy), copies one on another device (host or GPU) where a kernel
+  // needs it; a CPU session copies a device feed to the host first.
   std::vector<Tensor> run(const Plan& plan, const std::vector<Tensor>& feed_values);
   // Runs `steps` steps; feed i holds `steps` batches stacked on a new leading axis.
   // Returns the fetches of the last step.
@@ -97,6 +105,7 @@ class Session {
 
  private:
   void execute(const Plan& plan, std::vector<Tensor>& slots);
+  Tensor on_host_if_cpu_session(const Tensor& t) const;
   std::shared_ptr<Graph> graph_;
   Device device_;
   bool fuse_kernels_ = true;

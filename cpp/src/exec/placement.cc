@@ -86,9 +86,11 @@ class Placer {
     slot_dtype_.assign(static_cast<size_t>(plan_.num_slots), DType::kFloat32);
     for (size_t i = 0; i < plan_.feed_slots.size(); ++i)
       slot_dtype_[static_cast<size_t>(plan_.feed_slots[i])] = g_.dtype(plan_.feeds[i]);
+    for (size_t i = 0; i < plan_.feed_slots.size(); ++i) feed_node_[plan_.feed_slots[i]] = plan_.feed_nodes[i];
     for (PlanStep& st : old) place_step(std::move(st));
-    for (int& f : plan_.fetch_slots)
-      if (on_dev_[static_cast<size_t>(f)]) f = copy_slot(f, false);
+    if (!plan_.fetches_on_device)
+      for (int& f : plan_.fetch_slots)
+        if (on_dev_[static_cast<size_t>(f)]) f = copy_slot(f, false);
     recompute_releases();
   }
 
@@ -155,7 +157,10 @@ class Placer {
       int s = st.in_slots[i];
       if (s < 0) continue;
       bool want_dev = on_dev && !contains(hm.host_inputs, static_cast<int>(i));
-      if (static_cast<bool>(on_dev_[static_cast<size_t>(s)]) != want_dev) st.in_slots[i] = copy_slot(s, want_dev);
+      // A feed may arrive on the host or on a device: its readers on either side go through
+      // a copy step, which hands the value on as it is when it is already there.
+      if (feed_node_.count(s) || static_cast<bool>(on_dev_[static_cast<size_t>(s)]) != want_dev)
+        st.in_slots[i] = copy_slot(s, want_dev);
     }
     for (int o = 0; o < n.num_outputs(); ++o) {
       size_t s = static_cast<size_t>(st.out_base + o);
@@ -173,8 +178,10 @@ class Placer {
     auto found = copies_.find(key);
     if (found != copies_.end()) return found->second;
     const Node* src = producer_[static_cast<size_t>(s)];
+    auto fed = feed_node_.find(s);
     auto node = std::make_unique<Node>();
-    node->name = (src ? src->name : std::string("feed")) + (to_dev ? "/_to_" + dev_.str() : "/_to_host");
+    node->name = (src ? src->name : fed != feed_node_.end() ? fed->second->name : std::string("feed")) +
+                 (to_dev ? "/_to_" + dev_.str() : "/_to_host");
     node->op = to_dev ? "_copy_to_device" : "_copy_to_host";
     // One output, so that passes after placement (exec/fuse.h) see the slot it writes.
     node->out_dtypes = {slot_dtype_[static_cast<size_t>(s)]};
@@ -236,6 +243,7 @@ class Placer {
   std::vector<char> on_dev_;            // per slot: the value is on the device
   std::vector<const Node*> producer_;   // per slot: the node that produced it (null: feed)
   std::vector<DType> slot_dtype_;       // per slot: the dtype of its value
+  std::map<int, const Node*> feed_node_;  // fed slot -> the node whose output it replaces
   std::vector<int> nouts_;              // per new step: number of output slots
   std::map<std::pair<int, bool>, int> copies_;
 };

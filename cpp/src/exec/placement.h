@@ -12,8 +12,12 @@
 //   host; a kernel whose `supports` rejects a node leaves that node on the CPU.
 // - Where a value crosses devices a copy step is inserted before its first consumer on
 //   the other side and shared by later ones. Constants consumed on the device are copied
-//   once, at compile time. Feeds arrive on the host; fetches are copied back to the host
-//   at the end of the step (the only device waits of a step).
+//   once, at compile time. A feed may arrive on the host or on any device: every reader
+//   reads it through a copy step that passes it on untouched when it is already where the
+//   reader runs (a feed on the session's device is used in place) and copies it otherwise
+//   (host -> device, device -> host, or between GPUs). Fetches are copied back to the host
+//   at the end of the step (the only device waits of a step) unless the plan was compiled
+//   with fetches_on_device.
 #pragma once
 
 #include "nestor/session.h"

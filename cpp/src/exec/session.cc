@@ -92,9 +92,10 @@ std::atomic<uint64_t>& Session::rng_state(int node_id) {
 }
 
 std::shared_ptr<Plan> Session::compile(const std::vector<Output>& feeds, const std::vector<Output>& fetches,
-                                       const std::vector<int>& targets) {
+                                       const std::vector<int>& targets, bool fetches_on_device) {
   const Graph& g = *graph_;
   auto plan = std::make_shared<Plan>();
+  plan->fetches_on_device = fetches_on_device;
   std::map<std::pair<int, int>, int> slot_of;
   auto key = [](Output o) { return std::make_pair(o.node, o.index); };
 
@@ -242,13 +243,19 @@ void Session::execute(const Plan& plan, std::vector<Tensor>& slots) {
   }
 }
 
+Tensor Session::on_host_if_cpu_session(const Tensor& t) const {
+  // Device sessions take feeds anywhere (placement's copy steps); CPU kernels need host memory.
+  if (device_.type != DeviceType::kCpu || t.device().type == DeviceType::kCpu) return t;
+  return copy_to_device(t, device_);
+}
+
 std::vector<Tensor> Session::run(const Plan& plan, const std::vector<Tensor>& feed_values) {
   NESTOR_CHECK_ARG(feed_values.size() == plan.feed_slots.size(), "run: expected ", plan.feed_slots.size(),
                    " feed values, got ", feed_values.size());
   std::vector<Tensor> slots(static_cast<size_t>(plan.num_slots));
   for (size_t i = 0; i < feed_values.size(); ++i) {
     check_feed(*graph_, plan.feeds[i], feed_values[i]);
-    slots[static_cast<size_t>(plan.feed_slots[i])] = feed_values[i];
+    slots[static_cast<size_t>(plan.feed_slots[i])] = on_host_if_cpu_session(feed_values[i]);
   }
   execute(plan, slots);
   std::vector<Tensor> out;
@@ -267,10 +274,12 @@ std::vector<Tensor> Session::run_steps(const Plan& plan, const std::vector<Tenso
                      dims_str(stacked[i].dims()));
   std::vector<Tensor> slots(static_cast<size_t>(plan.num_slots));
   std::vector<Tensor> out;
+  std::vector<Tensor> fed;
+  for (const Tensor& t : stacked) fed.push_back(on_host_if_cpu_session(t));
   for (int64_t k = 0; k < steps; ++k) {
-    for (size_t i = 0; i < stacked.size(); ++i) {
-      Dims d(stacked[i].dims().begin() + 1, stacked[i].dims().end());
-      Tensor t = stacked[i].slice_rows(k, k + 1).reshaped(d);
+    for (size_t i = 0; i < fed.size(); ++i) {
+      Dims d(fed[i].dims().begin() + 1, fed[i].dims().end());
+      Tensor t = fed[i].slice_rows(k, k + 1).reshaped(d);
       if (k == 0) check_feed(*graph_, plan.feeds[i], t);
       slots[static_cast<size_t>(plan.feed_slots[i])] = std::move(t);
     }
