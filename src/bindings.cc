@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "dlpack_py.h"
 #include "nestor/backend.h"
 #include "nestor/crc32c.h"
 #include "nestor/graph.h"
@@ -55,8 +56,10 @@ std::string to_std_string(py::handle o) {
 }
 
 // numpy -> Tensor. Shares memory for C-contiguous numeric arrays: the Buffer keeps a
-// reference to the array and drops it under the GIL.
+// reference to the array and drops it under the GIL. Other DLPack producers (torch,
+// cupy, DeviceTensor) are imported through DLPack, also without a copy (dlpack_py.h).
 Tensor to_tensor(py::handle obj) {
+  if (!py::isinstance<py::array>(obj) && nestor_py::is_dlpack_source(obj)) return nestor_py::import_dlpack(obj);
   py::array arr = py::array::ensure(obj);
   if (!arr) fail(Code::kInvalidArgument, "cannot convert ", std::string(py::str(py::type::of(obj))), " to a tensor");
   DType dt = dtype_of(arr.dtype());
@@ -98,7 +101,9 @@ Tensor to_tensor(py::handle obj) {
   return Tensor(dt, dims, buf);
 }
 
-py::object from_tensor(const Tensor& t) {
+}  // namespace
+
+py::object nestor_py::from_tensor(const Tensor& t) {
   std::vector<py::ssize_t> shape(t.dims().begin(), t.dims().end());
   if (t.dtype() == DType::kString) {
     py::array out(py::dtype("O"), shape);
@@ -112,7 +117,8 @@ py::object from_tensor(const Tensor& t) {
     }
     return std::move(out);
   }
-  if (t.buffer().use_count() > 1 || t.device().type != DeviceType::kCpu) {
+  if (t.device().type != DeviceType::kCpu) return from_tensor(host_copy(t));  // a fed device tensor fetched back
+  if (t.buffer().use_count() > 1) {
     py::array out(np_dtype(t.dtype()), shape);
     if (t.nbytes()) std::memcpy(out.mutable_data(), t.raw(), t.nbytes());
     return std::move(out);
@@ -121,6 +127,9 @@ py::object from_tensor(const Tensor& t) {
   py::capsule cap(holder, [](void* p) { delete static_cast<std::shared_ptr<Buffer>*>(p); });
   return py::array(np_dtype(t.dtype()), shape, t.raw(), cap);
 }
+
+namespace {
+using nestor_py::from_tensor;
 
 AttrValue to_attr(py::handle v) {
   if (py::isinstance<py::bool_>(v)) return v.cast<bool>();
@@ -185,6 +194,12 @@ std::vector<Tensor> to_tensors(const py::sequence& arrays) {
 py::list to_list(const std::vector<Tensor>& ts) {
   py::list l;
   for (auto& t : ts) l.append(from_tensor(t));
+  return l;
+}
+
+py::list to_device_tensors(const std::vector<Tensor>& ts) {
+  py::list l;
+  for (auto& t : ts) l.append(nestor_py::wrap_fetched(t));
   return l;
 }
 
@@ -297,7 +312,22 @@ PYBIND11_MODULE(_native, m) {
            py::arg("fuse_kernels") = true, py::arg("constant_variables") = false)
       .def("compile",
            [](Session& s, const std::vector<std::pair<int, int>>& feeds, const std::vector<std::pair<int, int>>& fetches,
-              const std::vector<int>& targets) { return s.compile(outputs_of(feeds), outputs_of(fetches), targets); })
+              const std::vector<int>& targets, bool fetches_on_device) {
+             return s.compile(outputs_of(feeds), outputs_of(fetches), targets, fetches_on_device);
+           },
+           py::arg("feeds"), py::arg("fetches"), py::arg("targets"), py::arg("fetches_on_device") = false)
+      // Like run, but the fetches come back as DeviceTensors where they were computed (a
+      // plan compiled with fetches_on_device leaves them on the GPU).
+      .def("run_device",
+           [](Session& s, const Plan& plan, const py::sequence& feeds) {
+             std::vector<Tensor> in = to_tensors(feeds);
+             std::vector<Tensor> out;
+             {
+               py::gil_scoped_release nogil;
+               out = s.run(plan, in);
+             }
+             return to_device_tensors(out);
+           })
       .def("run",
            [](Session& s, const Plan& plan, const py::sequence& feeds) {
              std::vector<Tensor> in = to_tensors(feeds);
@@ -338,6 +368,8 @@ PYBIND11_MODULE(_native, m) {
       .def("declare_variable", [](Session& s, const std::string& name, DType dt, const PartialShape& shape) {
         s.variable(name, dt, shape);
       });
+
+  nestor_py::register_dlpack(m);
 
   m.def("op_names", [] { return OpRegistry::global().names(); });
   // "cpu" or "cuda": how many devices of the type are usable (loads the device plugin once).

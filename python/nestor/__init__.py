@@ -46,6 +46,7 @@ from . import feature_column  # noqa: E402
 from . import debugging, io, strings  # noqa: E402
 from . import config, sysconfig  # noqa: E402
 from . import app, compat  # noqa: E402
+from . import experimental  # noqa: E402
 from .ops.csv_ops import decode_csv  # noqa: E402,F401
 # TF1's top-level spellings of the tf.io parsing names.
 from .io import FixedLenFeature, VarLenFeature, parse_example, parse_single_example  # noqa: E402,F401

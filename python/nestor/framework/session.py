@@ -47,6 +47,24 @@ class ConfigProto:
         self.log_device_placement = log_device_placement
 
 
+def _is_dlpack(v: Any) -> bool:
+    """A feed imported through DLPack as it is (torch/cupy tensors, DeviceTensor), not via numpy."""
+    return hasattr(type(v), "__dlpack_device__") and not isinstance(v, np.ndarray)
+
+
+def _dlpack_feed(t: Tensor, v: Any, dt: _dtypes.DType) -> Any:
+    """A DLPack-capable feed as a DeviceTensor viewing its memory (no copy)."""
+    x = _native.from_dlpack(v)
+    if x.dtype is dt:
+        return x
+    if x.device == "cpu":  # converted like any host array: a copy of the cast
+        return np.asarray(x).astype(dt.as_numpy_dtype)
+    from .. import errors
+    raise errors.InvalidArgumentError(
+        None, None, f"Cannot feed value of dtype {x.dtype.name} for Tensor '{t.name}', which has dtype {dt.name}: "
+                    f"a feed on {x.device} is not converted; cast it on the device first")
+
+
 def _default_device() -> str:
     import os
     return os.environ.get("NESTOR_DEVICE", "cpu") or "cpu"
@@ -205,6 +223,8 @@ class Session:
                             "Acceptable feed values include Python scalars, strings, lists, numpy ndarrays.")
         if dt is None:
             dt = t.dtype
+        if dt is not _dtypes.string and _is_dlpack(v):
+            return _dlpack_feed(t, v, dt)
         if dt is _dtypes.string:
             a = np.asarray(v, dtype=object)
             return a
@@ -216,20 +236,39 @@ class Session:
             a = a.astype(dt.as_numpy_dtype)
         return a
 
-    def _plan(self, feeds: List[Tensor], fetches: List[Tensor], targets: List[int]) -> Any:
-        key = (tuple(f._key() for f in feeds), tuple(f._key() for f in fetches), tuple(targets))
+    def _plan(self, feeds: List[Tensor], fetches: List[Tensor], targets: List[int],
+              on_device: bool = False) -> Any:
+        key = (tuple(f._key() for f in feeds), tuple(f._key() for f in fetches), tuple(targets), on_device)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._native.compile([f._key() for f in feeds], [f._key() for f in fetches], list(targets))
+            plan = self._native.compile([f._key() for f in feeds], [f._key() for f in fetches], list(targets),
+                                        on_device)
             self._plans[key] = plan
         return plan
 
     def run(self, fetches: Any, feed_dict: Optional[Dict[Any, Any]] = None, options: Any = None,
-            run_metadata: Any = None) -> Any:
+            run_metadata: Any = None, *, experimental_keep_on_device: bool = False) -> Any:
         """Runs the ops and evaluates the tensors in `fetches` (arbitrarily nested).
 
+        Feed values may be numpy arrays, Python values, or DLPack producers (`torch.Tensor`,
+        `cupy.ndarray`, `nestor.experimental.dlpack.DeviceTensor`), which are used without a
+        copy; a GPU feed on the session's GPU stays there, one on another device is copied
+        where the graph needs it (on a CPU session, to the host).
+
+        Args:
+          fetches: graph elements (tensors, ops, names), arbitrarily nested.
+          feed_dict: maps tensors (or their names) to values.
+          options: ignored (kept for TensorFlow's signature).
+          run_metadata: ignored.
+          experimental_keep_on_device: nestor extension. True returns each fetched tensor
+            as a `nestor.experimental.dlpack.DeviceTensor` where it was computed, without
+            the copy back to the host (and without waiting for the GPU: consumers order
+            their reads through DLPack's stream protocol, `.numpy()` waits). False (the
+            default, TensorFlow's behaviour) returns numpy arrays.
+
         Returns:
-          The fetched values as numpy arrays, in the structure of `fetches` (None for ops).
+          The fetched values as numpy arrays (DeviceTensors with
+          `experimental_keep_on_device`), in the structure of `fetches` (None for ops).
 
         Raises:
           InvalidArgumentError: a missing or ill-shaped feed, or a runtime op failure.
@@ -244,10 +283,10 @@ class Session:
             if extra:
                 feed_dict = {**extra, **feed_dict} if feed_dict else extra
         keys, vals = self._feed_items(feed_dict)
-        plan = self._plan(keys, mapper.tensors, mapper.targets)
+        plan = self._plan(keys, mapper.tensors, mapper.targets, experimental_keep_on_device)
         arrays = [self._to_array(k, v) for k, v in zip(keys, vals)]
-        out = self._native.run(plan, arrays)
-        return mapper.build(out)
+        run = self._native.run_device if experimental_keep_on_device else self._native.run
+        return mapper.build(run(plan, arrays))
 
     def run_steps(self, fetches: Any, feed_dict: Optional[Dict[Any, Any]] = None, steps: int = 1) -> Any:
         """Runs `steps` steps in one native call (nestor extension).
@@ -260,6 +299,9 @@ class Session:
         plan = self._plan(keys, mapper.tensors, mapper.targets)
         arrays = []
         for k, v in zip(keys, vals):
+            if k.dtype is not _dtypes.string and _is_dlpack(v):
+                arrays.append(_dlpack_feed(k, v, k.dtype))
+                continue
             a = np.asarray(v)
             if k.dtype is not _dtypes.string and a.dtype != k.dtype.as_numpy_dtype:
                 a = a.astype(k.dtype.as_numpy_dtype)
@@ -268,18 +310,29 @@ class Session:
         return mapper.build(out)
 
     def make_callable(self, fetches: Any, feed_list: Optional[Sequence[Any]] = None,
-                      accept_options: bool = False) -> Callable[..., Any]:
+                      accept_options: bool = False, *, experimental_keep_on_device: bool = False
+                      ) -> Callable[..., Any]:
         """Returns a function `f(*feed_values)` equivalent to `run(fetches, dict(zip(feed_list, feed_values)))`
-        with the fetch/feed bookkeeping done once."""
+        with the fetch/feed bookkeeping done once.
+
+        Args:
+          fetches: as for `run`.
+          feed_list: the tensors that the positional arguments feed.
+          accept_options: ignored (kept for TensorFlow's signature).
+          experimental_keep_on_device: as for `run`: fetches come back as DeviceTensors
+            where they were computed.
+        """
         mapper = _FetchMapper(self._graph, fetches)
         keys, _ = self._feed_items({k: None for k in (feed_list or [])})
-        plan = self._plan(keys, mapper.tensors, mapper.targets)
-        native_run = self._native.run
+        on_device = bool(experimental_keep_on_device)
+        plan = self._plan(keys, mapper.tensors, mapper.targets, on_device)
+        native_run = self._native.run_device if on_device else self._native.run
         to_array = self._to_array
 
         graph = self._graph
         if getattr(graph, "_nestor_data_iterators", None) is not None:
-            return lambda *args, **kwargs: self.run(fetches, dict(zip(feed_list or [], args)))
+            return lambda *args, **kwargs: self.run(fetches, dict(zip(feed_list or [], args)),
+                                                    experimental_keep_on_device=on_device)
 
         specs = [(k, k.dtype) for k in keys]  # a Tensor's dtype is a call into the graph: read once
         exact = [None if dt is _dtypes.string else np.dtype(dt.as_numpy_dtype) for _, dt in specs]

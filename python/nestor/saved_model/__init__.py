@@ -18,7 +18,7 @@ import numpy as np
 from .. import dtypes as _dtypes
 from .. import errors
 from ..framework import graph as _g
-from ..framework.session import ConfigProto, Session
+from ..framework.session import ConfigProto, Session, _is_dlpack
 
 
 def _bad(path: str, msg: str) -> errors.DataLossError:
@@ -26,7 +26,8 @@ def _bad(path: str, msg: str) -> errors.DataLossError:
 
 
 class Signature:
-    """One signature: call with the inputs as keyword arguments (or one dict); returns a dict of arrays."""
+    """One signature: call with the inputs as keyword arguments (or one dict); returns a dict of arrays
+    (of DeviceTensors when loaded with `experimental_keep_on_device=True`)."""
 
     def __init__(self, model: "LoadedModel", name: str, sig: Dict[str, Any]):
         self.name = name
@@ -40,9 +41,10 @@ class Signature:
         self._keys = sorted(self._in)
         self._string = [self._in[k].dtype is _dtypes.string for k in self._keys]
         # Fetch/feed bookkeeping and the plan done once, not per call.
-        self._call = model.session.make_callable(self._out, feed_list=[self._in[k] for k in self._keys])
+        self._call = model.session.make_callable(self._out, feed_list=[self._in[k] for k in self._keys],
+                                                 experimental_keep_on_device=model.keep_on_device)
 
-    def __call__(self, feeds: Optional[Dict[str, Any]] = None, /, **kwargs: Any) -> Dict[str, np.ndarray]:
+    def __call__(self, feeds: Optional[Dict[str, Any]] = None, /, **kwargs: Any) -> Dict[str, Any]:
         # positional-only, so an input may be named `inputs` (classify/regress signatures) or `feeds`
         given = kwargs if feeds is None else dict(feeds, **kwargs)
         if len(given) == len(self._keys):
@@ -62,6 +64,8 @@ class Signature:
     def _as_feed(self, key: str, v: Any, string: bool) -> np.ndarray:
         if string:
             return np.asarray(v, dtype=object)
+        if _is_dlpack(v):
+            return v  # torch/cupy/DeviceTensor: imported through DLPack by the session, no copy
         arr = v if type(v) is np.ndarray else np.asarray(v)
         if arr.dtype.kind in "OUS":
             raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': input {key!r} must be "
@@ -72,8 +76,9 @@ class Signature:
 class LoadedModel:
     """An export loaded for prediction; `signatures` maps names to callables."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, keep_on_device: bool = False):
         self.path = path
+        self.keep_on_device = bool(keep_on_device)
         sig_path = os.path.join(path, "signatures.json")
         try:
             with open(sig_path, "r", encoding="utf-8") as f:
@@ -117,7 +122,28 @@ class LoadedModel:
                 raise _bad(path, f"signature {name!r} is malformed ({e})") from None
 
 
-def load(export_dir: Any, tags: Any = None) -> LoadedModel:
-    """Loads an export directory written by `Estimator.export_saved_model`."""
+def load(export_dir: Any, tags: Any = None, *, experimental_keep_on_device: bool = False) -> LoadedModel:
+    """Loads an export directory written by `Estimator.export_saved_model`.
+
+    Signature inputs may be numpy arrays, Python values or DLPack producers
+    (`torch.Tensor`, `cupy.ndarray`, `nestor.experimental.dlpack.DeviceTensor`), the latter
+    used without a copy (a GPU input stays on the GPU when the model runs there).
+
+    Args:
+      export_dir: the export's directory (str, bytes or path-like).
+      tags: ignored (kept for TensorFlow's signature).
+      experimental_keep_on_device: nestor extension. True makes every signature return a
+        dict of `nestor.experimental.dlpack.DeviceTensor`s left where they were computed
+        (on the GPU for a CUDA session: no copy to the host, no wait), for
+        `torch.from_dlpack` / `cupy.from_dlpack`. False (the default) returns numpy arrays.
+        The device is chosen as for every session (NESTOR_DEVICE, default the CPU).
+
+    Returns:
+      A `LoadedModel` whose `signatures` maps signature names to callables.
+
+    Raises:
+      NotFoundError: `export_dir` holds no nestor export.
+      DataLossError: a file of the export is malformed.
+    """
     path = export_dir.decode() if isinstance(export_dir, bytes) else os.fspath(export_dir)
-    return LoadedModel(path)
+    return LoadedModel(path, keep_on_device=experimental_keep_on_device)
