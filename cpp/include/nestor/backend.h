@@ -42,7 +42,7 @@ class Backend {
   // Work queued on `stream` after this call waits for the work queued on this device
   // before it (CUDA: an event recorded on the compute stream, waited on by `stream`);
   // the host does not wait. The default waits on the host.
-  virtual void make_stream_wait(uintptr_t stream) { synchronize(); }
+  virtual void make_stream_wait(uintptr_t /*stream*/) { synchronize(); }
   // Waits on the host until every stream of the device is idle, the device's own and
   // other libraries' (before memory another library may still be reading changes hands).
   virtual void synchronize_device() { synchronize(); }
