@@ -1,11 +1,14 @@
 """Serving speed (issue targets in brackets), one table, references measured in the same run:
 
-  a. MLP 100-1024-512-256-10 at batch 1 and 64, p50/p99 over --calls calls after warm-up, intra-op
-     threads 1 and the default (one per core), against ONNX Runtime on the same network and weights
-     exported from PyTorch [no worse than ORT]. ORT's PyPI wheel ships no C headers (and Debian has
-     no ORT package), so ORT is driven from Python: both engines are timed from Python with one
-     harness (nestor's `saved_model.load(...).signatures[...]` vs `InferenceSession.run`), and
-     nestor's C API figure (benchmarks/cpp/serving_latency) is reported beside them.
+  a. MLP 100-1024-512-256-10 at batch 1 and 64, intra-op threads 1 and the default (one per core),
+     against ONNX Runtime on the same network and weights exported from PyTorch [no worse than ORT].
+     ORT's PyPI wheel ships no C headers (and Debian has no ORT package), so ORT is driven from
+     Python: both engines are timed from Python with one harness (nestor's
+     `saved_model.load(...).signatures[...]` vs `InferenceSession.run`), and nestor's C API figure
+     (benchmarks/cpp/serving_latency) is reported beside them. The three are timed in --rounds
+     rounds of --calls calls each (after warm-up), one after the other for each configuration in
+     every round, so that all see the same moments of a machine whose speed drifts; p50 and p99
+     are over the pooled calls of all rounds.
   b. the iris DNNClassifier([30, 10]) export at batch 1 through the C API [p50 < 20 us];
   c. the same export from Python, `saved_model.load(...).signatures[...]`, against TF 2.15's
      `tf.saved_model.load(...).signatures[...]` on TF's own export of that estimator [>= 10x]
@@ -26,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from typing import Dict, List
 
@@ -79,6 +83,24 @@ def cpp_latency(binary: str, export: str, sig: str, batch: int, calls: int, thre
     return json.loads(r.stdout)
 
 
+def samples_us(fn, calls: int, warmup: int = 200) -> np.ndarray:
+    """Microseconds of each of `calls` calls of `fn()`, after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    t = np.empty(calls)
+    clock = time.perf_counter_ns
+    for i in range(calls):
+        t0 = clock()
+        fn()
+        t[i] = clock() - t0
+    return t / 1000.0
+
+
+def pooled(parts: List[np.ndarray]) -> Dict[str, float]:
+    t = np.concatenate(parts)
+    return {"p50_us": float(np.percentile(t, 50)), "p99_us": float(np.percentile(t, 99)), "calls": int(t.size)}
+
+
 def export_mlp(tmp: str) -> str:
     """The MLP as a custom Estimator, trained 2 steps so that it has a checkpoint, then exported."""
     import nestor as tf
@@ -121,13 +143,15 @@ def mlp_to_onnx(export: str, path: str) -> None:
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
 
 
-def python_side(export: str, onnx_path: str, batches: List[int], calls: int) -> Dict[str, Dict]:
-    """nestor signature call vs ORT InferenceSession.run, same harness, per thread setting."""
+def mlp_rounds(binary: str, export: str, onnx_path: str, batches: List[int], calls: int,
+               rounds: int) -> Dict[str, Dict]:
+    """ORT InferenceSession.run, nestor's signature call and nestor's C API, per batch and thread
+    setting, one after the other in each of `rounds` rounds; pooled p50/p99 per engine."""
     import nestor as tf
     import onnxruntime as ort
-    out = {}
     rng = np.random.default_rng(1)
-    for threads in (1, 0):
+    engines = {}
+    for threads in (1, 0):  # both loaded at once, each with its own thread pool
         if threads:
             os.environ["NESTOR_NUM_THREADS"] = str(threads)
         else:
@@ -136,16 +160,21 @@ def python_side(export: str, onnx_path: str, batches: List[int], calls: int) -> 
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
-        sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-        for b in batches:
-            x = rng.standard_normal((b, DIMS[0])).astype(np.float32)
-            ours, theirs = sig(x=x)["y"], sess.run(None, {"x": x})[0]
-            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)  # the same network
-            out[f"nestor b{b} t{threads}"] = latency_us(lambda: sig(x=x), calls)
-            out[f"ort b{b} t{threads}"] = latency_us(lambda: sess.run(None, {"x": x}), calls)
-        del sig, sess
+        engines[threads] = (sig, ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"]))
     os.environ.pop("NESTOR_NUM_THREADS", None)
-    return out
+    xs = {b: rng.standard_normal((b, DIMS[0])).astype(np.float32) for b in batches}
+    for (sig, sess), x in ((e, x) for e in engines.values() for x in xs.values()):
+        np.testing.assert_allclose(sig(x=x)["y"], sess.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)  # same network
+    parts: Dict[str, List[np.ndarray]] = {}
+    for _ in range(rounds):
+        for b, x in xs.items():
+            for threads, (sig, sess) in engines.items():
+                def add(name: str, t: np.ndarray) -> None:
+                    parts.setdefault(f"{name} b{b} t{threads}", []).append(t)
+                add("ort", samples_us(lambda: sess.run(None, {"x": x}), calls))
+                add("nestor", samples_us(lambda: sig(x=x), calls))
+                add("capi", np.asarray(cpp_latency(binary, export, "serving_default", b, calls, threads)["samples_us"]))
+    return {k: pooled(v) for k, v in parts.items()}
 
 
 def export_iris(tmp: str) -> str:
@@ -178,7 +207,8 @@ def fmt(r: Dict[str, float]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--calls", type=int, default=2000, help="timed calls per latency figure (default 2000)")
+    ap.add_argument("--calls", type=int, default=2000, help="timed calls per figure, per round for the MLP (default 2000)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the MLP comparison (default 3)")
     ap.add_argument("--rest-seconds", type=float, default=5.0, help="REST load duration (default 5; 60 for the record)")
     ap.add_argument("--record-tf", metavar="PYTHON", help="a TF 2.15 python: re-measure TF's side and record it")
     args = ap.parse_args()
@@ -207,12 +237,11 @@ def main() -> int:
         mlp = export_mlp(tmp)
         onnx_path = os.path.join(tmp, "mlp.onnx")
         mlp_to_onnx(mlp, onnx_path)
-        py = python_side(mlp, onnx_path, [1, 64], args.calls)
+        py = mlp_rounds(binary, mlp, onnx_path, [1, 64], args.calls, args.rounds)
         for b in (1, 64):
             for threads in (1, 0):
                 tname = "1 thread" if threads else f"default ({os.cpu_count()})"
-                c = cpp_latency(binary, mlp, "serving_default", b, args.calls, threads)
-                n, o = py[f"nestor b{b} t{threads}"], py[f"ort b{b} t{threads}"]
+                c, n, o = py[f"capi b{b} t{threads}"], py[f"nestor b{b} t{threads}"], py[f"ort b{b} t{threads}"]
                 rows.append((f"MLP b{b} {tname}: Python, nestor vs ORT", fmt(n), fmt(o),
                              f"{o['p50_us'] / n['p50_us']:.2f} / {o['p99_us'] / n['p99_us']:.2f}"))
                 rows.append((f"MLP b{b} {tname}: nestor C API vs ORT Python", fmt(c), fmt(o),
@@ -233,8 +262,8 @@ def main() -> int:
 
     import onnxruntime
     import torch
-    print(f"serving latency, microseconds p50 / p99 over {args.calls} calls after 200 warm-up calls; "
-          f"ratio = reference / nestor (> 1: nestor faster)")
+    print(f"serving latency, microseconds p50 / p99 after 200 warm-up calls, over {args.calls} calls (iris) and "
+          f"{args.rounds} interleaved rounds of {args.calls} calls (MLP); ratio = reference / nestor (> 1: nestor faster)")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; ONNX Runtime {onnxruntime.__version__} (CPU EP, inter-op 1) on an ONNX export "
           f"of PyTorch {torch.__version__}; TF {tf_rec['tensorflow']} from {os.path.relpath(RECORD, ROOT)}")
     print("threads: nestor intra_op_threads / NESTOR_NUM_THREADS, ORT intra_op_num_threads; 'default' = 0 for both")

@@ -4,7 +4,7 @@
 // signature input (numeric inputs only: the first unknown dimension becomes `batch`, other
 // unknown ones 1; values from a fixed pseudo-random sequence), runs 200 warm-up calls, then
 // times `calls` calls of nestor_predictor_run + nestor_outputs_release one by one. Prints one
-// JSON line: {"p50_us": ..., "p99_us": ..., "mean_us": ..., "calls": ...}.
+// JSON line: {"p50_us": ..., "p99_us": ..., "mean_us": ..., "calls": ..., "samples_us": [sorted latencies]}.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -114,8 +114,10 @@ int main(int argc, char** argv) {
   for (double t : us) mean += t / calls;
   std::sort(us.begin(), us.end());
   auto pct = [&](double q) { return us[std::min(us.size() - 1, static_cast<size_t>(q * (us.size() - 1) + 0.5))]; };
-  std::printf("{\"p50_us\": %.3f, \"p99_us\": %.3f, \"mean_us\": %.3f, \"calls\": %d}\n", pct(0.5), pct(0.99), mean,
-              calls);
+  std::printf("{\"p50_us\": %.3f, \"p99_us\": %.3f, \"mean_us\": %.3f, \"calls\": %d, \"samples_us\": [", pct(0.5),
+              pct(0.99), mean, calls);
+  for (size_t i = 0; i < us.size(); ++i) std::printf("%s%.3f", i ? ", " : "", us[i]);
+  std::printf("]}\n");
   for (auto& in : inputs) nestor_tensor_release(in.tensor);
   nestor_predictor_release(p);
   return 0;
