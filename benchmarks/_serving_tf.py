@@ -21,8 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 IRIS_ROW = {"SepalLength": [5.9], "SepalWidth": [3.0], "PetalLength": [4.2], "PetalWidth": [1.5]}
 
 
-def latency_us(fn: Callable[[], object], calls: int, warmup: int = 200) -> Dict[str, float]:
-    """p50/p99/mean microseconds of `fn()`, timed call by call after `warmup` calls."""
+def samples_us(fn: Callable[[], object], calls: int, warmup: int = 200) -> np.ndarray:
+    """Microseconds of each of `calls` calls of `fn()`, timed call by call after `warmup` calls."""
     for _ in range(warmup):
         fn()
     t = np.empty(calls)
@@ -31,7 +31,12 @@ def latency_us(fn: Callable[[], object], calls: int, warmup: int = 200) -> Dict[
         t0 = clock()
         fn()
         t[i] = clock() - t0
-    t /= 1000.0
+    return t / 1000.0
+
+
+def latency_us(fn: Callable[[], object], calls: int, warmup: int = 200) -> Dict[str, float]:
+    """p50/p99/mean microseconds of `fn()`, timed call by call after `warmup` calls."""
+    t = samples_us(fn, calls, warmup)
     return {"p50_us": float(np.percentile(t, 50)), "p99_us": float(np.percentile(t, 99)), "mean_us": float(t.mean()),
             "calls": calls}
 

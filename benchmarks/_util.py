@@ -1,7 +1,10 @@
 """Timing helpers shared by the benchmarks: medians over repeats, printed tables."""
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable, List, Sequence
 
@@ -17,6 +20,16 @@ def median_time(fn: Callable[[], object], repeats: int = 7, number: int = 1, war
             fn()
         times.append((time.perf_counter() - t0) / number)
     return statistics.median(times)
+
+
+def run_json_child(cmd: List[str], what: str) -> dict:
+    """Runs a measuring child process and returns the JSON object on its last line of output;
+    on failure, relays its output and exits naming `what`."""
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(p.stdout + p.stderr)
+        raise SystemExit(f"{what} failed (exit {p.returncode}); its output is above")
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def table(headers: Sequence[str], rows: List[Sequence[object]]) -> str:

@@ -47,14 +47,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _util import table  # noqa: E402
+from _util import run_json_child, table  # noqa: E402
 from mlp_train import DIMS, init_weights  # noqa: E402
 
 BATCH = 4096
@@ -294,11 +293,7 @@ def _child_main(args) -> None:
 def run_child(args, engine: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--engine", engine, "--device", args.device,
            "--threads", str(args.threads), "--steps", str(args.steps), "--blocks", str(args.blocks)]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stdout + p.stderr)
-        raise SystemExit(f"gpu_mlp.py: the {engine} process failed (exit {p.returncode}); its output is above")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return run_json_child(cmd, f"gpu_mlp.py: the {engine} process")
 
 
 def main() -> None:

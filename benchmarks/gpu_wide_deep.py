@@ -46,7 +46,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +55,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _util import table  # noqa: E402
+from _util import run_json_child, table  # noqa: E402
 
 BATCH = 4096
 N_TRAIN = 10 * BATCH
@@ -240,11 +239,7 @@ def probe_child(device: str) -> dict:
 def run_child(args, engine: str, device: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--engine", engine, "--device", device,
            "--steps", str(args.steps), "--blocks", str(args.blocks)]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stdout + p.stderr)
-        raise SystemExit(f"gpu_wide_deep.py: the {engine} process on {device} failed (exit {p.returncode})")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return run_json_child(cmd, f"gpu_wide_deep.py: the {engine} process on {device}")
 
 
 def main() -> None:

@@ -29,7 +29,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from typing import Dict, List
 
@@ -41,7 +40,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "examples"))
 
-from _serving_tf import IRIS_ROW, latency_us  # noqa: E402
+from _serving_tf import IRIS_ROW, latency_us, samples_us  # noqa: E402
 from _util import table  # noqa: E402
 
 RECORD = os.path.join(HERE, "results", "tf215_serving.json")
@@ -81,19 +80,6 @@ def cpp_latency(binary: str, export: str, sig: str, batch: int, calls: int, thre
     r = subprocess.run([binary, export, sig, str(batch), str(calls), str(threads)], capture_output=True, text=True,
                        check=True)
     return json.loads(r.stdout)
-
-
-def samples_us(fn, calls: int, warmup: int = 200) -> np.ndarray:
-    """Microseconds of each of `calls` calls of `fn()`, after `warmup` calls."""
-    for _ in range(warmup):
-        fn()
-    t = np.empty(calls)
-    clock = time.perf_counter_ns
-    for i in range(calls):
-        t0 = clock()
-        fn()
-        t[i] = clock() - t0
-    return t / 1000.0
 
 
 def pooled(parts: List[np.ndarray]) -> Dict[str, float]:
