@@ -63,9 +63,12 @@ TEST(Blas, MatrixVectorProductsSplitOverThePool) {
     ThreadPool pool(threads);
     for (bool ta : {false, true})
       for (bool tb : {false, true}) {
-        check_gemm(&pool, ta, tb, 1, 1001, 517);  // one row: the output row is split
-        check_gemm(&pool, ta, tb, 1003, 1, 333);  // one column: the output column is split
-        check_gemm(&pool, ta, tb, 1, 7, 5);       // too small to split
+        // Sizes just above blas::kSplitGemv, so that the split stays tested wherever it is set.
+        const int64_t k = 517, len = blas::kSplitGemv / k + 37;
+        check_gemm(&pool, ta, tb, 1, len, k);      // one row: the output row is split
+        check_gemm(&pool, ta, tb, len + 2, 1, k);  // one column: the output column is split
+        check_gemm(&pool, ta, tb, 1, 1001, 517);   // below the threshold: on the caller alone
+        check_gemm(&pool, ta, tb, 1, 7, 5);
       }
   }
 }

@@ -49,10 +49,11 @@ def _product(a, b, threads):
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("m,k,n", [(1, 517, 1001), (1003, 333, 1), (300, 130, 257)])
+@pytest.mark.parametrize("m,k,n", [(1, 517, 2089), (2091, 517, 1), (1, 517, 1001), (300, 130, 257)])
 def test_matmul_split_over_session_threads(threads, m, k, n):
-    """Matrix-vector products cut over the session's threads (ragged last part), and a GEMM
-    large enough for OpenBLAS to thread, whose parts run on the same pool."""
+    """Matrix-vector products cut over the session's threads (ragged last part; above 2^20
+    multiply-adds, blas::kSplitGemv), one below that size, and a GEMM large enough for
+    OpenBLAS to thread, whose parts run on the same pool."""
     rng = np.random.default_rng(m + n)
     a = rng.standard_normal((m, k)).astype(np.float32)
     b = rng.standard_normal((k, n)).astype(np.float32)

@@ -73,8 +73,6 @@ const bool callback_installed = [] {
 // OpenBLAS's thread count is one global. Products below kThreadedGemm multiply-adds run on one
 // thread (the hand-off costs more than it saves); larger ones on the caller's pool.
 constexpr double kThreadedGemm = 8.0e6;
-// Matrix-vector products are split by us (below), each part on one BLAS thread.
-constexpr int64_t kSplitGemv = 1 << 15;
 
 void use_blas_threads(int want) {
   static std::atomic<int> current{-1};

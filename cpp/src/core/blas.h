@@ -19,6 +19,13 @@ void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, in
           const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 bool uses_caller_threads();  // true when OpenBLAS runs its threaded parts on our pools
 
+// Matrix-vector products (one row or one column) of at least this many multiply-adds are split
+// over the pool, each part on one BLAS thread. Smaller ones run on the caller alone: a batch-1
+// dense layer of up to 1M weights (4 MiB) gains little p50 from a second thread and loses p99
+// whenever that thread is late (benchmarks/serving.py, interleaved runs: batch-1 MLP on 2
+// threads, p99 0.47-1.01x ONNX Runtime's when split from 32K, 0.81-1.33x from 1M).
+constexpr int64_t kSplitGemv = int64_t{1} << 20;
+
 // Row-major C[m,n] = act(op(A) op(B) + bias), bias of length n or nullptr: the direct kernel
 // (bias and activation applied in registers) where it pays, else the BLAS on C prefilled with
 // the bias (beta = 1, so OpenBLAS also skips its pass scaling C) and one pass for the
