@@ -57,6 +57,23 @@ def _eval_input(x, y, batch=64):
     return lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(batch)
 
 
+def test_a_shared_session_config_is_not_changed_by_the_estimators_using_it(tmp_path):
+    """RunConfig's device goes into each Estimator's own copy of a session_config without a
+    device: the caller's object keeps its settings, so a second Estimator reads what the
+    caller wrote, not the first one's device."""
+    shared = tf.ConfigProto(intra_op_parallelism_threads=1)
+    x, y = _data()
+    results = []
+    for i in range(2):
+        config = tf.estimator.RunConfig(tf_random_seed=7, session_config=shared, device="cpu")
+        est = tf.estimator.Estimator(_model_fn, model_dir=str(tmp_path / f"m{i}"), config=config,
+                                     params={"calls": []})
+        est.train(_train_input(x, y), steps=3)
+        results.append(next(est.predict(_eval_input(x, y)))["logits"])
+        assert shared.device is None and shared.intra_op_parallelism_threads == 1
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)  # same seed, same data, same settings
+
+
 def test_train_evaluate_predict(tmp_path):
     x, y = _data()
     est, calls = _est(tmp_path, save_checkpoints_steps=50)

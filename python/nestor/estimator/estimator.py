@@ -8,6 +8,7 @@ train(), as in TensorFlow.
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import os
@@ -240,6 +241,7 @@ class Estimator:
         if cfg is None:
             cfg = ConfigProto(device=self._config.device)
         elif getattr(cfg, "device", None) is None:
+            cfg = copy.copy(cfg)  # the caller's object (maybe shared by several Estimators) is left as it is
             cfg.device = self._config.device
         built.session = Session(graph=graph, config=cfg)
         return built
