@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -30,6 +32,32 @@ def run_json_child(cmd: List[str], what: str) -> dict:
         sys.stderr.write(p.stdout + p.stderr)
         raise SystemExit(f"{what} failed (exit {p.returncode}); its output is above")
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def probe_device(device: str) -> dict:
+    """What this machine offers for `device`: nestor's view, and PyTorch's."""
+    info = {"nestor_ok": True, "reason": "", "torch": None, "torch_ok": False, "name": device}
+    if device.startswith("cuda"):
+        try:
+            import nestor as tf
+            if not tf.config.list_physical_devices("GPU"):
+                info.update(nestor_ok=False, reason="nestor sees no GPU: " + tf.config.device_unavailable_reason("cuda"))
+        except Exception as e:  # noqa: BLE001 - report any import/plugin failure as the reason
+            info.update(nestor_ok=False, reason=f"nestor cannot be used: {type(e).__name__}: {e}")
+    try:
+        import torch
+        info["torch"] = torch.__version__
+        if device.startswith("cuda"):
+            info["torch_ok"] = torch.cuda.is_available()
+            if info["torch_ok"]:
+                info["name"] = torch.cuda.get_device_name(torch.device(device))
+        else:
+            info["torch_ok"] = True
+    except ImportError:
+        pass
+    if not device.startswith("cuda"):
+        info["name"] = f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    return info
 
 
 def table(headers: Sequence[str], rows: List[Sequence[object]]) -> str:

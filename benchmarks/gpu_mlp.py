@@ -53,7 +53,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _util import run_json_child, table  # noqa: E402
+from _util import probe_device, run_json_child, table  # noqa: E402
 from mlp_train import DIMS, init_weights  # noqa: E402
 
 BATCH = 4096
@@ -252,36 +252,9 @@ def ceiling_child(device: str, threads: int) -> dict:
     return {"gemm_s": total, "flops": flops, "how": how}
 
 
-def probe_child(device: str) -> dict:
-    """What this machine offers for `device`: nestor's view, and PyTorch's."""
-    info = {"nestor_ok": True, "reason": "", "torch": None, "torch_ok": False, "name": device}
-    if device.startswith("cuda"):
-        try:
-            import nestor as tf
-            if not tf.config.list_physical_devices("GPU"):
-                info.update(nestor_ok=False, reason="nestor sees no GPU: " + tf.config.device_unavailable_reason("cuda"))
-        except Exception as e:  # noqa: BLE001 - report any import/plugin failure as the reason
-            info.update(nestor_ok=False, reason=f"nestor cannot be used: {type(e).__name__}: {e}")
-    try:
-        import torch
-        info["torch"] = torch.__version__
-        if device.startswith("cuda"):
-            info["torch_ok"] = torch.cuda.is_available()
-            if info["torch_ok"]:
-                info["name"] = torch.cuda.get_device_name(torch.device(device))
-        else:
-            info["torch_ok"] = True
-    except ImportError:
-        pass
-    if not device.startswith("cuda"):
-        import platform
-        info["name"] = f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-    return info
-
-
 def _child_main(args) -> None:
     if args.engine == "probe":
-        res = probe_child(args.device)
+        res = probe_device(args.device)
     elif args.engine == "ceiling":
         res = ceiling_child(args.device, args.threads)
     else:

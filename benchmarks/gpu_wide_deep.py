@@ -55,7 +55,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _util import run_json_child, table  # noqa: E402
+from _util import probe_device, run_json_child, table  # noqa: E402
 
 BATCH = 4096
 N_TRAIN = 10 * BATCH
@@ -214,28 +214,6 @@ def torch_child(device: str, steps: int, blocks: int) -> dict:
             "device": str(dev), "global_step": WARMUP - 1 + blocks * (steps + 1)}
 
 
-def probe_child(device: str) -> dict:
-    info = {"nestor_ok": True, "reason": "", "torch": None, "torch_ok": False, "name": device}
-    if device.startswith("cuda"):
-        try:
-            import nestor as tf
-            if not tf.config.list_physical_devices("GPU"):
-                info.update(nestor_ok=False, reason="nestor sees no GPU: " + tf.config.device_unavailable_reason("cuda"))
-        except Exception as e:  # noqa: BLE001 - any import/plugin failure is the reason
-            info.update(nestor_ok=False, reason=f"nestor cannot be used: {type(e).__name__}: {e}")
-    try:
-        import torch
-        info["torch"] = torch.__version__
-        info["torch_ok"] = torch.cuda.is_available() if device.startswith("cuda") else True
-        if device.startswith("cuda") and info["torch_ok"]:
-            info["name"] = torch.cuda.get_device_name(torch.device(device))
-    except ImportError:
-        pass
-    if not device.startswith("cuda"):
-        info["name"] = f"CPU ({os.cpu_count()} cores)"
-    return info
-
-
 def run_child(args, engine: str, device: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--engine", engine, "--device", device,
            "--steps", str(args.steps), "--blocks", str(args.blocks)]
@@ -255,7 +233,7 @@ def main() -> None:
     if args.steps < 5:
         ap.error("--steps must be at least 5 (the per-step time is a difference of two train() calls)")
     if args.engine:
-        fn = {"probe": lambda: probe_child(args.device), "nestor": lambda: nestor_child(args.device, args.steps, args.blocks),
+        fn = {"probe": lambda: probe_device(args.device), "nestor": lambda: nestor_child(args.device, args.steps, args.blocks),
               "torch": lambda: torch_child(args.device, args.steps, args.blocks)}[args.engine]
         print(json.dumps(fn()))
         return

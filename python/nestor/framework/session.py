@@ -49,7 +49,7 @@ class ConfigProto:
 
 def _is_dlpack(v: Any) -> bool:
     """A feed imported through DLPack as it is (torch/cupy tensors, DeviceTensor), not via numpy."""
-    return hasattr(type(v), "__dlpack_device__") and not isinstance(v, np.ndarray)
+    return not isinstance(v, np.ndarray) and hasattr(type(v), "__dlpack_device__")
 
 
 def _dlpack_feed(t: Tensor, v: Any, dt: _dtypes.DType) -> Any:

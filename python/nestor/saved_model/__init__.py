@@ -64,9 +64,12 @@ class Signature:
     def _as_feed(self, key: str, v: Any, string: bool) -> np.ndarray:
         if string:
             return np.asarray(v, dtype=object)
-        if _is_dlpack(v):
+        if type(v) is np.ndarray:
+            arr = v
+        elif _is_dlpack(v):
             return v  # torch/cupy/DeviceTensor: imported through DLPack by the session, no copy
-        arr = v if type(v) is np.ndarray else np.asarray(v)
+        else:
+            arr = np.asarray(v)
         if arr.dtype.kind in "OUS":
             raise errors.InvalidArgumentError(None, None, f"signature '{self.name}': input {key!r} must be "
                                               f"{self._in[key].dtype.name}, got strings")

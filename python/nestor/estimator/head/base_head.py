@@ -11,6 +11,7 @@ export outputs and train op. Differences from TF:
 """
 from __future__ import annotations
 
+import abc
 import inspect
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -171,8 +172,7 @@ class Head:
         return EstimatorSpec(mode=ModeKeys.TRAIN, predictions=predictions, loss=loss, train_op=train_op)
 
 
-
-class SingleHead(Head):
+class SingleHead(Head, metaclass=abc.ABCMeta):
     """A head over one label tensor (every head but `MultiHead`).
 
     Subclasses set `_name` and `_loss_reduction`, and implement `_processed_labels(logits,
@@ -188,11 +188,13 @@ class SingleHead(Head):
     def loss_reduction(self) -> str:
         return self._loss_reduction
 
+    @abc.abstractmethod
     def _processed_labels(self, logits: Tensor, labels: Any) -> Any:
-        raise NotImplementedError("Calling an abstract method.")
+        """The labels checked against the logits and converted (class ids, floats)."""
 
+    @abc.abstractmethod
     def _unweighted_loss_and_weights(self, logits: Tensor, labels: Any, features: Any) -> Any:
-        raise NotImplementedError("Calling an abstract method.")
+        """(per-example loss, weights) from the processed labels."""
 
     def loss(self, labels: Any, logits: Any, features: Any = None, mode: Optional[str] = None,
              regularization_losses: Optional[Sequence[Any]] = None) -> Tensor:
