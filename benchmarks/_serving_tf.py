@@ -21,10 +21,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 IRIS_ROW = {"SepalLength": [5.9], "SepalWidth": [3.0], "PetalLength": [4.2], "PetalWidth": [1.5]}
 
 
-def samples_us(fn: Callable[[], object], calls: int, warmup: int = 200) -> np.ndarray:
-    """Microseconds of each of `calls` calls of `fn()`, timed call by call after `warmup` calls."""
-    for _ in range(warmup):
+def samples_us(fn: Callable[[], object], calls: int, warmup: int = 200, warmup_s: float = 0.3) -> np.ndarray:
+    """Microseconds of each of `calls` calls of `fn()`, timed call by call after `warmup` calls
+    and at least `warmup_s` seconds of them (as benchmarks/cpp/latency_util.h: worker threads of a
+    just-loaded engine busy-wait for a while, which shows as millisecond stalls at p99.9)."""
+    end = time.perf_counter() + warmup_s
+    i = 0
+    while i < warmup or time.perf_counter() < end:
         fn()
+        i += 1
     t = np.empty(calls)
     clock = time.perf_counter_ns
     for i in range(calls):

@@ -2,13 +2,14 @@
 
   a. MLP 100-1024-512-256-10 at batch 1 and 64, intra-op threads 1 and the default (one per core),
      against ONNX Runtime on the same network and weights exported from PyTorch [no worse than ORT].
-     ORT's PyPI wheel ships no C headers (and Debian has no ORT package), so ORT is driven from
-     Python: both engines are timed from Python with one harness (nestor's
-     `saved_model.load(...).signatures[...]` vs `InferenceSession.run`), and nestor's C API figure
-     (benchmarks/cpp/serving_latency) is reported beside them. The three are timed in --rounds
-     rounds of --calls calls each (after warm-up), one after the other for each configuration in
-     every round, so that all see the same moments of a machine whose speed drifts; p50 and p99
-     are over the pooled calls of all rounds.
+     Two like-for-like pairs: the C APIs, nestor's (benchmarks/cpp/serving_latency) against ORT's
+     (benchmarks/cpp/ort_latency, which loads the onnxruntime wheel's libonnxruntime.so: the wheel
+     has no C headers), both timed by one C++ harness on the same inputs; and the Python calls,
+     nestor's `saved_model.load(...).signatures[...]` against `InferenceSession.run`. The four are
+     timed in --rounds rounds of --calls calls each (after warm-up), one after the other for each
+     configuration in every round, so that all see the same moments of a machine whose speed
+     drifts; p50 and p99 are over the pooled calls of all rounds. The C programs' outputs are
+     compared before anything is timed.
   b. the iris DNNClassifier([30, 10]) export at batch 1 through the C API [p50 < 20 us];
   c. the same export from Python, `saved_model.load(...).signatures[...]`, against TF 2.15's
      `tf.saved_model.load(...).signatures[...]` on TF's own export of that estimator [>= 10x]
@@ -67,19 +68,39 @@ def _runtime_dir() -> str:
 
 
 def build_cpp() -> str:
+    """Builds benchmarks/cpp; returns the folder holding serving_latency and ort_latency."""
     out = os.path.join(ROOT, "build", "bench-cpp")
     for cmd in (["cmake", "-S", os.path.join(HERE, "cpp"), "-B", out, "-DCMAKE_BUILD_TYPE=Release",
                  f"-Dnestor_DIR={_runtime_dir()}"], ["cmake", "--build", out]):
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"serving.py: {' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
-    return os.path.join(out, "serving_latency")
+    return out
 
 
-def cpp_latency(binary: str, export: str, sig: str, batch: int, calls: int, threads: int) -> Dict[str, float]:
-    r = subprocess.run([binary, export, sig, str(batch), str(calls), str(threads)], capture_output=True, text=True,
-                       check=True)
+def ort_library() -> str:
+    """The shared library with ORT's C API that the onnxruntime wheel carries."""
+    import onnxruntime
+    found = sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")))
+    if not found:
+        sys.exit(f"serving.py: no libonnxruntime.so in the onnxruntime {onnxruntime.__version__} package")
+    return found[0]
+
+
+def _run_json(cmd: List[str]) -> Dict:
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"serving.py: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
     return json.loads(r.stdout)
+
+
+def cpp_latency(bindir: str, export: str, sig: str, batch: int, calls: int, threads: int) -> Dict:
+    return _run_json([os.path.join(bindir, "serving_latency"), export, sig, str(batch), str(calls), str(threads)])
+
+
+def ort_c_latency(bindir: str, onnx_path: str, batch: int, calls: int, threads: int) -> Dict:
+    return _run_json([os.path.join(bindir, "ort_latency"), ort_library(), onnx_path, "x", str(DIMS[0]), "y",
+                      str(DIMS[-1]), str(batch), str(calls), str(threads)])
 
 
 def pooled(parts: List[np.ndarray]) -> Dict[str, float]:
@@ -129,10 +150,10 @@ def mlp_to_onnx(export: str, path: str) -> None:
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
 
 
-def mlp_rounds(binary: str, export: str, onnx_path: str, batches: List[int], calls: int,
+def mlp_rounds(bindir: str, export: str, onnx_path: str, batches: List[int], calls: int,
                rounds: int) -> Dict[str, Dict]:
-    """ORT InferenceSession.run, nestor's signature call and nestor's C API, per batch and thread
-    setting, one after the other in each of `rounds` rounds; pooled p50/p99 per engine."""
+    """ORT's C API, nestor's C API, ORT's InferenceSession.run and nestor's signature call, per
+    batch and thread setting, one after the other in each of `rounds` rounds; pooled p50/p99 per engine."""
     import nestor as tf
     import onnxruntime as ort
     rng = np.random.default_rng(1)
@@ -151,15 +172,20 @@ def mlp_rounds(binary: str, export: str, onnx_path: str, batches: List[int], cal
     xs = {b: rng.standard_normal((b, DIMS[0])).astype(np.float32) for b in batches}
     for (sig, sess), x in ((e, x) for e in engines.values() for x in xs.values()):
         np.testing.assert_allclose(sig(x=x)["y"], sess.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)  # same network
+    for b in batches:  # the C programs feed both engines the same input: their outputs must agree
+        c, o = cpp_latency(bindir, export, "serving_default", b, 1, 1), ort_c_latency(bindir, onnx_path, b, 1, 1)
+        np.testing.assert_allclose(c["output"], o["output"], rtol=1e-4, atol=1e-4)
+        assert len(c["output"]) == b * DIMS[-1], len(c["output"])
     parts: Dict[str, List[np.ndarray]] = {}
     for _ in range(rounds):
         for b, x in xs.items():
             for threads, (sig, sess) in engines.items():
                 def add(name: str, t: np.ndarray) -> None:
                     parts.setdefault(f"{name} b{b} t{threads}", []).append(t)
+                add("ortc", np.asarray(ort_c_latency(bindir, onnx_path, b, calls, threads)["samples_us"]))
+                add("capi", np.asarray(cpp_latency(bindir, export, "serving_default", b, calls, threads)["samples_us"]))
                 add("ort", samples_us(lambda: sess.run(None, {"x": x}), calls))
                 add("nestor", samples_us(lambda: sig(x=x), calls))
-                add("capi", np.asarray(cpp_latency(binary, export, "serving_default", b, calls, threads)["samples_us"]))
     return {k: pooled(v) for k, v in parts.items()}
 
 
@@ -217,24 +243,23 @@ def main() -> int:
             sys.exit(f"serving.py needs {mod}: pip install onnx onnxruntime torch==2.13.0")
 
     import nestor as tf
-    binary = build_cpp()
+    bindir = build_cpp()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         mlp = export_mlp(tmp)
         onnx_path = os.path.join(tmp, "mlp.onnx")
         mlp_to_onnx(mlp, onnx_path)
-        py = mlp_rounds(binary, mlp, onnx_path, [1, 64], args.calls, args.rounds)
+        py = mlp_rounds(bindir, mlp, onnx_path, [1, 64], args.calls, args.rounds)
         for b in (1, 64):
             for threads in (1, 0):
                 tname = "1 thread" if threads else f"default ({os.cpu_count()})"
-                c, n, o = py[f"capi b{b} t{threads}"], py[f"nestor b{b} t{threads}"], py[f"ort b{b} t{threads}"]
-                rows.append((f"MLP b{b} {tname}: Python, nestor vs ORT", fmt(n), fmt(o),
-                             f"{o['p50_us'] / n['p50_us']:.2f} / {o['p99_us'] / n['p99_us']:.2f}"))
-                rows.append((f"MLP b{b} {tname}: nestor C API vs ORT Python", fmt(c), fmt(o),
-                             f"{o['p50_us'] / c['p50_us']:.2f} / {o['p99_us'] / c['p99_us']:.2f}"))
+                for api, ours, ref in (("C API", "capi", "ortc"), ("Python", "nestor", "ort")):
+                    n, o = py[f"{ours} b{b} t{threads}"], py[f"{ref} b{b} t{threads}"]
+                    rows.append((f"MLP b{b} {tname}: {api}, nestor vs ORT", fmt(n), fmt(o),
+                                 f"{o['p50_us'] / n['p50_us']:.2f} / {o['p99_us'] / n['p99_us']:.2f}"))
         iris = export_iris(tmp)
         for threads in (1, 0):
-            c = cpp_latency(binary, iris, "predict", 1, args.calls, threads)
+            c = cpp_latency(bindir, iris, "predict", 1, args.calls, threads)
             rows.append((f"iris DNN b1 C API, {'1 thread' if threads else 'default threads'} [p50 < 20 us]", fmt(c),
                          "", "met" if c["p50_us"] < 20 else "MISSED"))
         sig = tf.saved_model.load(iris).signatures[tf_rec["signature"]]
@@ -248,13 +273,13 @@ def main() -> int:
 
     import onnxruntime
     import torch
-    print(f"serving latency, microseconds p50 / p99 after 200 warm-up calls, over {args.calls} calls (iris) and "
+    print(f"serving latency, microseconds p50 / p99 after warm-up (200 calls and 0.3 s), over {args.calls} calls (iris) and "
           f"{args.rounds} interleaved rounds of {args.calls} calls (MLP); ratio = reference / nestor (> 1: nestor faster)")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; ONNX Runtime {onnxruntime.__version__} (CPU EP, inter-op 1) on an ONNX export "
           f"of PyTorch {torch.__version__}; TF {tf_rec['tensorflow']} from {os.path.relpath(RECORD, ROOT)}")
     print("threads: nestor intra_op_threads / NESTOR_NUM_THREADS, ORT intra_op_num_threads; 'default' = 0 for both")
-    print("ORT's wheel ships no C headers, so ORT runs from Python: 'Python, nestor vs ORT' is the like-for-like "
-          "row (one harness, numpy in and out); 'nestor C API vs ORT Python' puts nestor's C figure beside it")
+    print("'C API': benchmarks/cpp/serving_latency vs ort_latency (ORT's C API from the wheel's libonnxruntime.so), "
+          "one C++ harness; 'Python': signature call vs InferenceSession.run, numpy in and out")
     print(table(["measurement", "nestor p50 / p99", "reference p50 / p99", "ratio p50 / p99"], rows))
     return 1 if rr["failures"] != "0" else 0
 

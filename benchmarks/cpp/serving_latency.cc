@@ -2,16 +2,16 @@
 //
 // Loads an export through the pure C API (nestor/c_api.h), builds one input tensor per
 // signature input (numeric inputs only: the first unknown dimension becomes `batch`, other
-// unknown ones 1; values from a fixed pseudo-random sequence), runs 200 warm-up calls, then
-// times `calls` calls of nestor_predictor_run + nestor_outputs_release one by one. Prints one
-// JSON line: {"p50_us": ..., "p99_us": ..., "mean_us": ..., "calls": ..., "samples_us": [sorted latencies]}.
-#include <algorithm>
-#include <chrono>
+// unknown ones 1; values from bench::values), runs 200 warm-up calls, then times `calls` calls
+// of nestor_predictor_run + nestor_outputs_release one by one. Prints bench::print_json's line,
+// whose "output" is the signature's first output (float32) of one call.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "latency_util.h"
 #include "nestor/c_api.h"
 
 namespace {
@@ -31,16 +31,6 @@ struct Input {
   nestor_tensor* tensor = nullptr;
 };
 
-template <typename T>
-std::vector<T> values(int64_t n, uint32_t& state) {
-  std::vector<T> v(static_cast<size_t>(n));
-  for (auto& x : v) {
-    state = state * 1664525u + 1013904223u;
-    x = static_cast<T>(static_cast<double>(state >> 8) / double(1u << 24) * 4.0 - 2.0);
-  }
-  return v;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,7 +48,7 @@ int main(int argc, char** argv) {
   size_t n_in = 0;
   check(nestor_predictor_num_inputs(p, sig, &n_in), "inputs");
   std::vector<Input> inputs(n_in);
-  uint32_t state = 12345;
+  uint32_t state = bench::kSeed;
   for (size_t i = 0; i < n_in; ++i) {
     const char* key = nullptr;
     nestor_dtype dt;
@@ -77,10 +67,10 @@ int main(int argc, char** argv) {
     for (int64_t d : dims) n *= d;
     nestor_status* s = nullptr;
     if (dt == NESTOR_FLOAT32) {
-      auto v = values<float>(n, state);
+      auto v = bench::values<float>(n, state);
       s = nestor_tensor_create(dt, dims.data(), rank, v.data(), v.size() * sizeof(float), &inputs[i].tensor);
     } else if (dt == NESTOR_FLOAT64) {
-      auto v = values<double>(n, state);
+      auto v = bench::values<double>(n, state);
       s = nestor_tensor_create(dt, dims.data(), rank, v.data(), v.size() * sizeof(double), &inputs[i].tensor);
     } else {
       std::fprintf(stderr, "serving_latency: input '%s' is %s; only float inputs are generated\n", key,
@@ -97,27 +87,29 @@ int main(int argc, char** argv) {
     ts.push_back(in.tensor);
   }
 
-  auto call = [&] {
+  auto run = [&](size_t* n_out, nestor_tensor*** outs) {
+    check(nestor_predictor_run(p, sig, keys.size(), keys.data(), ts.data(), n_out, nullptr, outs), "run");
+  };
+  std::vector<float> first;
+  {
     size_t n_out = 0;
     nestor_tensor** outs = nullptr;
-    check(nestor_predictor_run(p, sig, keys.size(), keys.data(), ts.data(), &n_out, nullptr, &outs), "run");
+    run(&n_out, &outs);
+    if (n_out && nestor_tensor_dtype(outs[0]) == NESTOR_FLOAT32) {
+      first.resize(static_cast<size_t>(nestor_tensor_num_elements(outs[0])));
+      std::memcpy(first.data(), nestor_tensor_data(outs[0]), first.size() * sizeof(float));
+    }
     nestor_outputs_release(n_out, nullptr, outs);
-  };
-  for (int i = 0; i < 200; ++i) call();
-  std::vector<double> us(static_cast<size_t>(calls));
-  for (auto& t : us) {
-    auto t0 = std::chrono::steady_clock::now();
-    call();
-    t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   }
-  double mean = 0;
-  for (double t : us) mean += t / calls;
-  std::sort(us.begin(), us.end());
-  auto pct = [&](double q) { return us[std::min(us.size() - 1, static_cast<size_t>(q * (us.size() - 1) + 0.5))]; };
-  std::printf("{\"p50_us\": %.3f, \"p99_us\": %.3f, \"mean_us\": %.3f, \"calls\": %d, \"samples_us\": [", pct(0.5),
-              pct(0.99), mean, calls);
-  for (size_t i = 0; i < us.size(); ++i) std::printf("%s%.3f", i ? ", " : "", us[i]);
-  std::printf("]}\n");
+  auto us = bench::time_calls(
+      [&] {
+        size_t n_out = 0;
+        nestor_tensor** outs = nullptr;
+        run(&n_out, &outs);
+        nestor_outputs_release(n_out, nullptr, outs);
+      },
+      calls);
+  bench::print_json(us, first);
   for (auto& in : inputs) nestor_tensor_release(in.tensor);
   nestor_predictor_release(p);
   return 0;
