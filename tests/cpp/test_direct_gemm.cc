@@ -1,7 +1,8 @@
 // The direct float32 GEMM (cpp/src/core/direct_gemm.*) and blas::gemm_bias_act against float64
 // loops: every transpose, every row remainder of the 6-row tiles and column tail of the 16-wide
 // ones, the packed B strips (far-apart rows), threaded splits over rows and over columns, and
-// the bias + relu epilogue on both the direct and the BLAS path, and B given as pre-packed panels.
+// the bias + relu epilogue on both the direct and the BLAS path, and B given as pre-packed panels
+// (the batch-1 matrix-vector kernel included).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -117,6 +118,21 @@ TEST(DirectGemm, PrePackedPanelsOfB) {
   for (int64_t p = 0; p < 3; ++p)
     for (int64_t j = 0; j < 16; ++j)
       EXPECT_EQ(panels[static_cast<size_t>(p * 16 + j)], j < 5 ? b[static_cast<size_t>(j * 3 + p)] : 0.f);
+}
+
+TEST(DirectGemm, PrePackedPanelsAtBatchOne) {
+  // One row of A: each panel streamed by the matrix-vector kernel (k in steps of 4 and a
+  // remainder, partial last panels, both epilogues), split over the pool from 32K weights.
+  ThreadPool pool(3);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 33})
+        for (int64_t k : {1, 3, 4, 5, 29})
+          for (blas::Epilogue act : {blas::Epilogue::kNone, blas::Epilogue::kRelu})
+            check(Path::kPanels, nullptr, ta, tb, 1, n, k, n % 2 == 1, act, n + 2);
+      check(Path::kPanels, &pool, ta, tb, 1, 300, 260, true, blas::Epilogue::kRelu, 301);  // split
+      check(Path::kPanels, &pool, ta, tb, 1, 1000, 33, false, blas::Epilogue::kNone);
+    }
 }
 
 TEST(DirectGemm, ChosenForSmallProductsOnly) {

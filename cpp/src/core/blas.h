@@ -20,10 +20,11 @@ void gemm(ThreadPool* pool, bool trans_a, bool trans_b, int64_t m, int64_t n, in
 bool uses_caller_threads();  // true when OpenBLAS runs its threaded parts on our pools
 
 // Matrix-vector products (one row or one column) of at least this many multiply-adds are split
-// over the pool, each part on one BLAS thread. Smaller ones run on the caller alone: a batch-1
-// dense layer of up to 1M weights (4 MiB) gains little p50 from a second thread and loses p99
-// whenever that thread is late (benchmarks/serving.py, interleaved runs: batch-1 MLP on 2
-// threads, p99 0.47-1.01x ONNX Runtime's when split from 32K, 0.81-1.33x from 1M).
+// over the pool, each part on one BLAS thread. Smaller ones run on the caller alone. (Served
+// exports do not come here at batch 1: their constant weights are packed into panels, which
+// direct_sgemm_panels streams and splits itself.) The threshold was set from batch-1 MLP runs
+// whose p99 included the BLAS threads' start-up spin (see benchmarks/cpp/latency_util.h); it
+// has not been re-measured since.
 constexpr int64_t kSplitGemv = int64_t{1} << 20;
 
 // Row-major C[m,n] = act(op(A) op(B) + bias), bias of length n or nullptr: the direct kernel

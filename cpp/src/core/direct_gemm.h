@@ -31,7 +31,8 @@ int64_t b_panels_size(int64_t k, int64_t n);
 void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* out);
 
 // direct_sgemm with op(B) given as pack_b_panels wrote it: for a constant B (serving), the
-// product then reads B contiguously and never copies it.
+// product then reads B contiguously and never copies it. One row of A (batch 1) is a
+// matrix-vector product: each panel is streamed once, the panels split over the pool.
 bool direct_sgemm_panels(ThreadPool* pool, bool trans_a, int64_t m, int64_t n, int64_t k, const float* a,
                          int64_t lda, const float* panels, const float* bias, Epilogue act, float* c, int64_t ldc);
 

@@ -155,7 +155,7 @@ NESTOR_OP("matmul")
 // + bias) in one kernel, float32, a and b 2-D. Not written by users: the CPU plan builder
 // (exec/fuse.h) puts it in place of matmul -> bias_add [-> relu] chains. activation: "" or
 // "relu". b_panels, given by the plan when b never changes (pack_constant_weights), is op(b)
-// in the direct kernel's panel layout, used for batches of 2 to kPanelMaxRows rows.
+// in the direct kernel's panel layout, used for batches of 1 to kPanelMaxRows rows.
 // Above this many rows the BLAS (which packs B itself, once per call) is level with the panels.
 constexpr int64_t kPanelMaxRows = 512;
 
@@ -185,7 +185,7 @@ NESTOR_OP("_fused_matmul")
       // Read in place: this runs every step, and attr_or would copy the string.
       const std::string* name = std::get_if<std::string>(ctx.node().attrs.find("activation"));
       blas::Epilogue act = name != nullptr && *name == "relu" ? blas::Epilogue::kRelu : blas::Epilogue::kNone;
-      if (ctx.num_inputs() == 4 && md.m >= 2 && md.m <= kPanelMaxRows) {
+      if (ctx.num_inputs() == 4 && md.m >= 1 && md.m <= kPanelMaxRows) {
         const Tensor& panels = ctx.input(3);
         if (panels.num_elements() != blas::b_panels_size(md.k, md.n))
           ctx.fail(Code::kInternal, "weight panels of ", panels.num_elements(), " floats for a ", md.k, "x", md.n,
