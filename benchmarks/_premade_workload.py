@@ -10,7 +10,6 @@ Cases:
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -19,6 +18,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+sys.path.insert(0, HERE)
+from _util import median_time  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("case", choices=["dnn_wide", "wide_deep", "iris"])
@@ -44,14 +45,7 @@ def sgemm_examples_per_s(batch: int = 512, dims=(100, 1024, 512, 256, 10)) -> fl
         shapes = [((batch, k), (k, n)), ((k, batch), (batch, n))] + ([((batch, n), (n, k))] if k != dims[0] else [])
         for sa, sb in shapes:
             a, b = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
-            a @ b
-            t = []
-            for _ in range(7):
-                t0 = time.perf_counter()
-                for _ in range(5):
-                    a @ b
-                t.append((time.perf_counter() - t0) / 5)
-            total += statistics.median(t)
+            total += median_time(lambda: a @ b, repeats=7, number=5, warmup=1)
     return batch / total
 
 

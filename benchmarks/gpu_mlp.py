@@ -53,7 +53,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _util import probe_device, run_json_child, table  # noqa: E402
+from _util import median_time, probe_device, run_json_child, table  # noqa: E402
 from mlp_train import DIMS, init_weights  # noqa: E402
 
 BATCH = 4096
@@ -241,14 +241,7 @@ def ceiling_child(device: str, threads: int) -> dict:
         for m, k, n in shapes:
             a = rng.standard_normal((m, k)).astype(np.float32)
             b = rng.standard_normal((k, n)).astype(np.float32)
-            a @ b
-            times = []
-            for _ in range(7):
-                t0 = time.perf_counter()
-                for _ in range(3):
-                    a @ b
-                times.append((time.perf_counter() - t0) / 3)
-            total += statistics.median(times)
+            total += median_time(lambda: a @ b, repeats=7, number=3, warmup=1)
     return {"gemm_s": total, "flops": flops, "how": how}
 
 

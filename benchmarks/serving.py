@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -42,7 +43,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "examples"))
 
 from _serving_tf import IRIS_ROW, latency_us, samples_us  # noqa: E402
-from _util import table  # noqa: E402
+from _util import run_json_child, table  # noqa: E402
 
 RECORD = os.path.join(HERE, "results", "tf215_serving.json")
 DIMS = (100, 1024, 512, 256, 10)
@@ -78,6 +79,7 @@ def build_cpp() -> str:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def ort_library() -> str:
     """The shared library with ORT's C API that the onnxruntime wheel carries."""
     import onnxruntime
@@ -87,20 +89,14 @@ def ort_library() -> str:
     return found[0]
 
 
-def _run_json(cmd: List[str]) -> Dict:
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(f"serving.py: {' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr}")
-    return json.loads(r.stdout)
-
-
 def cpp_latency(bindir: str, export: str, sig: str, batch: int, calls: int, threads: int) -> Dict:
-    return _run_json([os.path.join(bindir, "serving_latency"), export, sig, str(batch), str(calls), str(threads)])
+    return run_json_child([os.path.join(bindir, "serving_latency"), export, sig, str(batch), str(calls), str(threads)],
+                          "serving_latency")
 
 
 def ort_c_latency(bindir: str, onnx_path: str, batch: int, calls: int, threads: int) -> Dict:
-    return _run_json([os.path.join(bindir, "ort_latency"), ort_library(), onnx_path, "x", str(DIMS[0]), "y",
-                      str(DIMS[-1]), str(batch), str(calls), str(threads)])
+    return run_json_child([os.path.join(bindir, "ort_latency"), ort_library(), onnx_path, "x", str(DIMS[0]), "y",
+                           str(DIMS[-1]), str(batch), str(calls), str(threads)], "ort_latency")
 
 
 def pooled(parts: List[np.ndarray]) -> Dict[str, float]:

@@ -191,6 +191,13 @@ std::vector<Tensor> to_tensors(const py::sequence& arrays) {
   return v;
 }
 
+// One run of a compiled plan, the GIL released while it runs.
+std::vector<Tensor> run_plan(Session& s, const Plan& plan, const py::sequence& feeds) {
+  std::vector<Tensor> in = to_tensors(feeds);
+  py::gil_scoped_release nogil;
+  return s.run(plan, in);
+}
+
 py::list to_list(const std::vector<Tensor>& ts) {
   py::list l;
   for (auto& t : ts) l.append(from_tensor(t));
@@ -320,24 +327,10 @@ PYBIND11_MODULE(_native, m) {
       // plan compiled with fetches_on_device leaves them on the GPU).
       .def("run_device",
            [](Session& s, const Plan& plan, const py::sequence& feeds) {
-             std::vector<Tensor> in = to_tensors(feeds);
-             std::vector<Tensor> out;
-             {
-               py::gil_scoped_release nogil;
-               out = s.run(plan, in);
-             }
-             return to_device_tensors(out);
+             return to_device_tensors(run_plan(s, plan, feeds));
            })
       .def("run",
-           [](Session& s, const Plan& plan, const py::sequence& feeds) {
-             std::vector<Tensor> in = to_tensors(feeds);
-             std::vector<Tensor> out;
-             {
-               py::gil_scoped_release nogil;
-               out = s.run(plan, in);
-             }
-             return to_list(out);
-           })
+           [](Session& s, const Plan& plan, const py::sequence& feeds) { return to_list(run_plan(s, plan, feeds)); })
       .def("run_steps",
            [](Session& s, const Plan& plan, const py::sequence& feeds, int64_t steps) {
              std::vector<Tensor> in = to_tensors(feeds);

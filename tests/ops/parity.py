@@ -1,7 +1,7 @@
 """Helpers of the CUDA-against-CPU parity tests (test_device_parity*.py): run one graph on a
 device, compare the CPU's and the GPU's outputs, and the module-level skip where no GPU is
-visible (with nestor's reason)."""
-from typing import Callable, List, Sequence
+visible (with nestor's reason). op_counts is shared with the fusion tests."""
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 import pytest
@@ -14,6 +14,16 @@ requires_gpu = pytest.mark.skipif(
 
 ELEMENTWISE = 1e-5  # float32 relative tolerance, elementwise ops
 REDUCTION = 1e-4    # float32 relative tolerance, reductions and GEMMs
+
+
+def op_counts(sess, fetches, feed) -> Dict[str, int]:
+    """Kernel calls per op type in one run (the session profile accumulates: take the difference)."""
+    before = {k: v[1] for k, v in sess._native.profile().items()}
+    sess._native.set_profiling(True)
+    sess.run(fetches, feed)
+    sess._native.set_profiling(False)
+    counts = {k: v[1] - before.get(k, 0) for k, v in sess._native.profile().items()}
+    return {k: n for k, n in counts.items() if n}
 
 
 def flat(outs) -> list:

@@ -16,21 +16,12 @@ import pytest
 
 import nestor as tf
 from parity import REDUCTION, requires_gpu
-from parity import compare as _compare, f32 as _f32, flat as _flat, parity as _parity, run_graph as _run
+from parity import compare as _compare, f32 as _f32, flat as _flat, op_counts as _op_counts, parity as _parity
+from parity import run_graph as _run
 
 pytestmark = requires_gpu
 
 DEVICE = "cuda"
-
-
-def _op_counts(sess, fetches, feed) -> Dict[str, int]:
-    """Kernel calls per op type in one run (the profile accumulates: take the difference)."""
-    before = {k: v[1] for k, v in sess._native.profile().items()}
-    sess._native.set_profiling(True)
-    sess.run(fetches, feed)
-    sess._native.set_profiling(False)
-    counts = {k: v[1] - before.get(k, 0) for k, v in sess._native.profile().items()}
-    return {k: n for k, n in counts.items() if n}
 
 
 def _run_counted(fn: Callable, inputs: Sequence[np.ndarray], device: str,

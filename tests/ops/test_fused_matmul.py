@@ -6,20 +6,11 @@ import numpy as np
 import pytest
 
 import nestor as tf
+from parity import op_counts as _op_counts
 
 
 def _session(graph, fuse):
     return tf.Session(graph=graph, config=tf.ConfigProto(fuse_kernels=fuse))
-
-
-def _op_counts(sess, fetches, feed):
-    """Kernel calls per op type in one run (the session profile accumulates: take the difference)."""
-    before = {k: v[1] for k, v in sess._native.profile().items()}
-    sess._native.set_profiling(True)
-    sess.run(fetches, feed)
-    sess._native.set_profiling(False)
-    counts = {k: v[1] - before.get(k, 0) for k, v in sess._native.profile().items()}
-    return {k: n for k, n in counts.items() if n}
 
 
 def _layers(shapes, seed=0):

@@ -5,13 +5,13 @@ run_steps, fetches kept on the device, and every error path with its message.
 The GPU tests at the end skip, with the reason, where no GPU (or no CUDA torch / cupy) is
 visible."""
 import gc
-import re
 import weakref
 
 import numpy as np
 import pytest
 
 import nestor as tf
+from model_fns import softmax_classifier
 from nestor.experimental import dlpack
 
 torch = pytest.importorskip("torch")
@@ -265,18 +265,10 @@ def test_fetches_kept_on_device_on_a_cpu_session():
 
 
 def _export(tmp_path):
-    def model_fn(features, labels, mode, params):
-        logits = tf.layers.dense(features["x"], 3)
-        if mode == tf.estimator.ModeKeys.PREDICT:
-            return tf.estimator.EstimatorSpec(mode, predictions={"probabilities": tf.nn.softmax(logits)})
-        loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
-        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=tf.train.AdagradOptimizer(0.1).minimize(
-            loss, global_step=tf.train.get_global_step()))
-
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 4)).astype(np.float32)
     y = rng.integers(0, 3, 64)
-    est = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path / "m"))
+    est = tf.estimator.Estimator(softmax_classifier, model_dir=str(tmp_path / "m"))
     est.train(lambda: tf.data.Dataset.from_tensor_slices(({"x": x}, y)).batch(16), steps=4)
     return est.export_saved_model(str(tmp_path / "e"), tf.estimator.export.build_raw_serving_input_receiver_fn(
         {"x": tf.zeros([1, 4])})), x

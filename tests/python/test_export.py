@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import nestor as tf
+from model_fns import softmax_classifier
 
 
 def _wide_deep_data(n=400, seed=0):
@@ -54,18 +55,10 @@ def test_export_predicts_like_estimator_with_string_features(tmp_path):
 
 
 def test_custom_model_fn_default_signature(tmp_path):
-    def model_fn(features, labels, mode):
-        logits = tf.layers.dense(features["x"], 3)
-        if mode == tf.estimator.ModeKeys.PREDICT:
-            return tf.estimator.EstimatorSpec(mode, predictions={"probabilities": tf.nn.softmax(logits)})
-        loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
-        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=tf.train.AdagradOptimizer(0.1).minimize(
-            loss, global_step=tf.train.get_global_step()))
-
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 4)).astype(np.float32)
     y = rng.integers(0, 3, 64)
-    est = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path / "m"))
+    est = tf.estimator.Estimator(softmax_classifier, model_dir=str(tmp_path / "m"))
     with pytest.raises(ValueError, match="Couldn't find trained model"):
         est.export_saved_model(str(tmp_path / "e"), tf.estimator.export.build_raw_serving_input_receiver_fn(
             {"x": tf.zeros([1, 4])}))
