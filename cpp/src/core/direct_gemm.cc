@@ -72,6 +72,9 @@ NESTOR_AVX2 void tile(const Operands& o, int64_t i0, int64_t j0, int cols) {
   }
   const float* a = TA ? o.a + i0 : o.a + i0 * o.lda;
   const float* b = o.b + j0;
+  // Unrolled 4 steps deep: the same instructions a step, but a quarter of the loop tests,
+  // and 1-5% less time at the MLP's batch-64 shapes, measured interleaved with the rolled loop.
+#pragma GCC unroll 4
   for (int64_t p = 0; p < o.k; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 2
