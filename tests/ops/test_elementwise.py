@@ -313,3 +313,30 @@ def test_large_inputs_use_parallel_paths(device):
     check_op(tf.maximum, [x, y], np.maximum, device=device, grad=False)
     check_op(lambda a: tf.sqrt(tf.exp(a)), [x], lambda a: np.sqrt(np.exp(a)), device=device, grad=False)
     np.testing.assert_array_equal(run_op(lambda t: tf.where(t > 0.0), [x], device), np.argwhere(x > 0))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_add_n_forward_and_grad(device, n):
+    xs = [rand(3, 4, seed=i) for i in range(n)]
+    check_op(lambda *ts: tf.add_n(list(ts)), xs, lambda *a: np.sum(np.stack(a), axis=0), device=device)
+
+
+def test_add_n_names_errors_and_namespaces():
+    assert tf.math.add_n is tf.add_n
+    with tf.Graph().as_default():
+        a, b = tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0])
+        assert tf.add_n([a]) is a  # one input, no name: the input itself, as TF returns it
+        s = tf.add_n([a, b, [0.5, 0.5]], name="total")
+        assert s.name == "total:0"
+        assert tf.add_n([a], name="only").name == "only:0"
+        with tf.Session() as sess:
+            np.testing.assert_array_equal(sess.run(s), [4.5, 6.5])
+        with pytest.raises(ValueError, match="at least one Tensor"):
+            tf.add_n([])
+        with pytest.raises(ValueError, match=r"same dtype: .* float32, inputs\[1\] .* is float64"):
+            tf.add_n([a, tf.constant([1.0, 2.0], tf.float64)])
+        with pytest.raises(ValueError, match=r"same shape: .*\(2,\).*inputs\[1\].*\(1, 2\)"):
+            tf.add_n([a, tf.constant([[1.0, 2.0]])])  # add would broadcast; add_n does not
+        x = tf.placeholder(tf.float32, [None])
+        assert tf.add_n([x, a]).shape.as_list() == [2]

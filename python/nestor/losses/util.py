@@ -1,11 +1,11 @@
 """Loss collections: `add_loss`, `get_losses`, `get_regularization_loss(es)`, `get_total_loss`."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional
 
 from .. import dtypes as _dtypes
 from ..framework import graph as _g
-from ..framework.graph import GraphKeys, Tensor, convert_to_tensor
+from ..framework.graph import GraphKeys, Tensor
 
 __all__ = ["add_loss", "get_losses", "get_regularization_loss", "get_regularization_losses", "get_total_loss"]
 
@@ -26,28 +26,12 @@ def get_regularization_losses(scope: Optional[str] = None) -> List[Tensor]:
     return _g.get_collection(GraphKeys.REGULARIZATION_LOSSES, scope)
 
 
-def _add_n(tensors: Sequence[Any], name: str) -> Tensor:
-    """Sum of same-shaped tensors (composed from `add`; the last op carries `name`)."""
-    from ..ops import core_ops, math_ops
-    ts = [convert_to_tensor(t) for t in tensors]
-    if not ts:
-        raise ValueError("inputs must be a list of at least one Tensor with the same dtype and shape")
-    dt = ts[0].dtype
-    for t in ts[1:]:
-        if t.dtype != dt:
-            raise ValueError(f"add_n: all inputs must have the same dtype, got {dt.name} and {t.dtype.name} "
-                             f"({t.name})")
-    total = ts[0]
-    for t in ts[1:]:
-        total = math_ops.add(total, t)
-    return core_ops.identity(total, name=name)
-
-
 def get_regularization_loss(scope: Optional[str] = None, name: str = "total_regularization_loss") -> Tensor:
     """Sum of the regularization losses, or a float32 0.0 constant when there are none."""
     losses = get_regularization_losses(scope)
     if losses:
-        return _add_n(losses, name)
+        from ..ops import math_ops
+        return math_ops.add_n(losses, name=name)
     from ..ops import core_ops
     return core_ops.constant(0.0, dtype=_dtypes.float32, name=name)
 
@@ -62,4 +46,5 @@ def get_total_loss(add_regularization_losses: bool = True, name: str = "total_lo
     losses = list(get_losses(scope=scope))
     if add_regularization_losses:
         losses += get_regularization_losses(scope=scope)
-    return _add_n(losses, name)
+    from ..ops import math_ops
+    return math_ops.add_n(losses, name=name)

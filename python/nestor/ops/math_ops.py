@@ -6,7 +6,7 @@ from typing import Any, Optional
 from .. import dtypes as _dtypes
 from ..framework.graph import Tensor, convert_to_tensor, create_op
 
-__all__ = ["add", "subtract", "multiply", "divide", "truediv", "matmul",
+__all__ = ["add", "add_n", "subtract", "multiply", "divide", "truediv", "matmul",
            "negative", "abs", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sign", "floor", "round",
            "reciprocal", "pow", "maximum", "minimum", "squared_difference", "floordiv", "floor_div", "floormod",
            "mod", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
@@ -35,6 +35,45 @@ def _binary(op: str, default_name: str) -> Any:
 
 
 add = _binary("add", "Add")
+
+
+def add_n(inputs: Any, name: Optional[str] = None) -> Tensor:
+    """Adds all input tensors element-wise (`tf.math.add_n`).
+
+    Args:
+      inputs: a list of `Tensor`s (or values convertible to one) of the same shape and dtype.
+      name: a name for the operation (optional).
+
+    Returns:
+      A `Tensor` of the same shape and dtype as the elements of `inputs`.
+
+    Raises:
+      ValueError: if `inputs` is not a non-empty list, or its elements differ in dtype or in
+        (statically known) shape. Unlike `add`, nothing is broadcast.
+    """
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise ValueError("inputs must be a list of at least one Tensor with the same dtype and shape, got "
+                         f"{inputs!r}")
+    ts = [convert_to_tensor(inputs[0])]
+    ts += [convert_to_tensor(t, dtype_hint=ts[0].dtype) for t in inputs[1:]]
+    for i, t in enumerate(ts[1:], 1):
+        if t.dtype != ts[0].dtype:
+            raise ValueError(f"add_n: inputs must have the same dtype: inputs[0] ({ts[0].name}) is "
+                             f"{ts[0].dtype.name}, inputs[{i}] ({t.name}) is {t.dtype.name}")
+        if not t.shape.is_compatible_with(ts[0].shape):
+            raise ValueError(f"add_n: inputs must have the same shape: inputs[0] ({ts[0].name}) is {ts[0].shape}, "
+                             f"inputs[{i}] ({t.name}) is {t.shape}")
+    if len(ts) == 1:
+        if name is None:
+            return ts[0]
+        from .core_ops import identity
+        return identity(ts[0], name=name)
+    total = ts[0]
+    for t in ts[1:-1]:
+        total = add(total, t)
+    return add(total, ts[-1], name=name or "AddN")
+
+
 subtract = _binary("subtract", "Sub")
 multiply = _binary("multiply", "Mul")
 _divide = _binary("divide", "RealDiv")
