@@ -1,12 +1,13 @@
-// What serving_latency (nestor's C API) and ort_latency (ONNX Runtime's C API) share, so that
-// both time the same thing the same way: the input values, the warm-up and per-call timing,
-// and the JSON line they print.
+// What serving_latency (nestor's C API), ort_latency (ONNX Runtime's C API) and paired_latency
+// (both in one process) share, so that all time the same thing the same way: the input values,
+// the warm-up and per-call timing, and the JSON they print.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -44,9 +45,40 @@ std::vector<double> time_calls(F&& call, int calls) {
   return us;
 }
 
-// One JSON line: {"p50_us", "p99_us", "mean_us", "calls", "samples_us": [sorted], "output": [...]}
-// where "output" is the first output of one call, flattened (the harness compares the engines).
-inline void print_json(const std::vector<double>& sorted_us, const std::vector<float>& output) {
+// Microseconds of `calls` calls of each of a() and b(), alternated call by call, the order
+// swapped every pair (a b, b a, a b, ...), after a warm-up alternated the same way: both see
+// the same moments of a machine whose speed drifts by tens of percent over seconds, which
+// separate runs, even interleaved ones, do not. Each list sorted.
+template <typename A, typename B>
+std::pair<std::vector<double>, std::vector<double>> time_paired(A&& a, B&& b, int calls) {
+  auto timed = [](auto& f) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const auto warm_until = std::chrono::steady_clock::now() + kWarmupTime;
+  for (int i = 0; i < kWarmupCalls || std::chrono::steady_clock::now() < warm_until; ++i) {
+    a();
+    b();
+  }
+  std::vector<double> ta(static_cast<size_t>(calls)), tb(static_cast<size_t>(calls));
+  for (size_t i = 0; i < ta.size(); ++i) {
+    if (i % 2 == 0) {
+      ta[i] = timed(a);
+      tb[i] = timed(b);
+    } else {
+      tb[i] = timed(b);
+      ta[i] = timed(a);
+    }
+  }
+  std::sort(ta.begin(), ta.end());
+  std::sort(tb.begin(), tb.end());
+  return {std::move(ta), std::move(tb)};
+}
+
+// {"p50_us", "p99_us", "mean_us", "calls", "samples_us": [sorted], "output": [...]}, where
+// "output" is the first output of one call, flattened (the harness compares the engines).
+inline void print_json_object(const std::vector<double>& sorted_us, const std::vector<float>& output) {
   double mean = 0;
   for (double t : sorted_us) mean += t / static_cast<double>(sorted_us.size());
   auto pct = [&](double q) {
@@ -57,7 +89,13 @@ inline void print_json(const std::vector<double>& sorted_us, const std::vector<f
   for (size_t i = 0; i < sorted_us.size(); ++i) std::printf("%s%.3f", i ? ", " : "", sorted_us[i]);
   std::printf("], \"output\": [");
   for (size_t i = 0; i < output.size(); ++i) std::printf("%s%.9g", i ? ", " : "", static_cast<double>(output[i]));
-  std::printf("]}\n");
+  std::printf("]}");
+}
+
+// print_json_object's object as one line.
+inline void print_json(const std::vector<double>& sorted_us, const std::vector<float>& output) {
+  print_json_object(sorted_us, output);
+  std::printf("\n");
 }
 
 }  // namespace bench
