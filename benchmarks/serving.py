@@ -2,14 +2,17 @@
 
   a. MLP 100-1024-512-256-10 at batch 1 and 64, intra-op threads 1 and the default (one per core),
      against ONNX Runtime on the same network and weights exported from PyTorch [no worse than ORT].
-     Two like-for-like pairs: the C APIs, nestor's (benchmarks/cpp/serving_latency) against ORT's
-     (benchmarks/cpp/ort_latency, which loads the onnxruntime wheel's libonnxruntime.so: the wheel
-     has no C headers), both timed by one C++ harness on the same inputs; and the Python calls,
-     nestor's `saved_model.load(...).signatures[...]` against `InferenceSession.run`. The four are
-     timed in --rounds rounds of --calls calls each (after warm-up), one after the other for each
-     configuration in every round, so that all see the same moments of a machine whose speed
-     drifts; p50 and p99 are over the pooled calls of all rounds. The C programs' outputs are
-     compared before anything is timed.
+     Two like-for-like pairs: the C APIs, nestor's against ORT's (which benchmarks/cpp loads from
+     the onnxruntime wheel's libonnxruntime.so: the wheel has no C headers), both timed by one C++
+     harness on the same inputs; and the Python calls, nestor's `saved_model.load(...).signatures[...]`
+     against `InferenceSession.run`. All are timed in --rounds rounds of --calls calls each (after
+     warm-up), one after the other for each configuration in every round, so that all see the same
+     moments of a machine whose speed drifts; p50 and p99 are over the pooled calls of all rounds.
+     On one thread the C APIs run in one process, their calls alternated one by one
+     (benchmarks/cpp/paired_latency): on a shared VM whose speed moves by tens of percent over
+     seconds, that is what tells a few percent apart. With more threads each runs in its own
+     process (serving_latency, ort_latency): in one process, each engine's idle workers would spin
+     on the cores the other's need. The C programs' outputs are compared before anything is timed.
   b. the iris DNNClassifier([30, 10]) export at batch 1 through the C API [p50 < 20 us];
   c. the same export from Python, `saved_model.load(...).signatures[...]`, against TF 2.15's
      `tf.saved_model.load(...).signatures[...]` on TF's own export of that estimator [>= 10x]
@@ -99,6 +102,15 @@ def ort_c_latency(bindir: str, onnx_path: str, batch: int, calls: int, threads: 
                            str(DIMS[-1]), str(batch), str(calls), str(threads)], "ort_latency")
 
 
+def paired_c_latency(bindir: str, export: str, onnx_path: str, batch: int, calls: int) -> Dict:
+    """Both C APIs in one process on one thread each, calls alternated; their outputs must agree."""
+    r = run_json_child([os.path.join(bindir, "paired_latency"), export, "serving_default", ort_library(), onnx_path,
+                        "x", str(DIMS[0]), "y", str(DIMS[-1]), str(batch), str(calls), "1"], "paired_latency")
+    np.testing.assert_allclose(r["nestor"]["output"], r["ort"]["output"], rtol=1e-4, atol=1e-4)
+    assert len(r["nestor"]["output"]) == batch * DIMS[-1], len(r["nestor"]["output"])
+    return r
+
+
 def pooled(parts: List[np.ndarray]) -> Dict[str, float]:
     t = np.concatenate(parts)
     return {"p50_us": float(np.percentile(t, 50)), "p99_us": float(np.percentile(t, 99)), "calls": int(t.size)}
@@ -178,8 +190,13 @@ def mlp_rounds(bindir: str, export: str, onnx_path: str, batches: List[int], cal
             for threads, (sig, sess) in engines.items():
                 def add(name: str, t: np.ndarray) -> None:
                     parts.setdefault(f"{name} b{b} t{threads}", []).append(t)
-                add("ortc", np.asarray(ort_c_latency(bindir, onnx_path, b, calls, threads)["samples_us"]))
-                add("capi", np.asarray(cpp_latency(bindir, export, "serving_default", b, calls, threads)["samples_us"]))
+                if threads == 1:
+                    r = paired_c_latency(bindir, export, onnx_path, b, calls)
+                    add("ortc", np.asarray(r["ort"]["samples_us"]))
+                    add("capi", np.asarray(r["nestor"]["samples_us"]))
+                else:
+                    add("ortc", np.asarray(ort_c_latency(bindir, onnx_path, b, calls, threads)["samples_us"]))
+                    add("capi", np.asarray(cpp_latency(bindir, export, "serving_default", b, calls, threads)["samples_us"]))
                 add("ort", samples_us(lambda: sess.run(None, {"x": x}), calls))
                 add("nestor", samples_us(lambda: sig(x=x), calls))
     return {k: pooled(v) for k, v in parts.items()}
@@ -215,8 +232,8 @@ def fmt(r: Dict[str, float]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--calls", type=int, default=2000, help="timed calls per figure, per round for the MLP (default 2000)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of the MLP comparison (default 3)")
+    ap.add_argument("--calls", type=int, default=1000, help="timed calls per figure, per round for the MLP (default 1000)")
+    ap.add_argument("--rounds", type=int, default=6, help="rounds of the MLP comparison (default 6)")
     ap.add_argument("--rest-seconds", type=float, default=5.0, help="REST load duration (default 5; 60 for the record)")
     ap.add_argument("--record-tf", metavar="PYTHON", help="a TF 2.15 python: re-measure TF's side and record it")
     args = ap.parse_args()
@@ -274,8 +291,9 @@ def main() -> int:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; ONNX Runtime {onnxruntime.__version__} (CPU EP, inter-op 1) on an ONNX export "
           f"of PyTorch {torch.__version__}; TF {tf_rec['tensorflow']} from {os.path.relpath(RECORD, ROOT)}")
     print("threads: nestor intra_op_threads / NESTOR_NUM_THREADS, ORT intra_op_num_threads; 'default' = 0 for both")
-    print("'C API': benchmarks/cpp/serving_latency vs ort_latency (ORT's C API from the wheel's libonnxruntime.so), "
-          "one C++ harness; 'Python': signature call vs InferenceSession.run, numpy in and out")
+    print("'C API': nestor's C API vs ORT's (from the wheel's libonnxruntime.so), one C++ harness: on 1 thread "
+          "benchmarks/cpp/paired_latency (one process, calls alternated), on more serving_latency vs ort_latency "
+          "(a process each); 'Python': signature call vs InferenceSession.run, numpy in and out")
     print(table(["measurement", "nestor p50 / p99", "reference p50 / p99", "ratio p50 / p99"], rows))
     return 1 if rr["failures"] != "0" else 0
 
