@@ -1,6 +1,6 @@
 // CUDA kernels for cpp/src/ops/elementwise.cc: the unary ops (negative, abs, square, sqrt,
-// rsqrt, exp, log, log1p, sign, floor, round, reciprocal), the fused *_grad(dy, y) ops and
-// the broadcasting binary ops (pow, maximum, minimum, squared_difference, floor_div,
+// rsqrt, exp, log, log1p, sign, floor, ceil, round, reciprocal, cos, sin), the fused
+// *_grad(dy, y) ops and the broadcasting binary ops (pow, maximum, minimum, squared_difference, floor_div,
 // floor_mod), with the CPU kernels' formulas: sqrt_grad and rsqrt_grad apply their 0.5 in
 // double, round is half-to-even by the same floor/fmod steps (so -0.5 gives +0), sign of
 // NaN is 0, maximum/minimum propagate NaN, floor_mod takes the divisor's sign.
@@ -27,6 +27,12 @@ __device__ inline float d_log1p(float x) { return log1pf(x); }
 __device__ inline double d_log1p(double x) { return log1p(x); }
 __device__ inline float d_floor(float x) { return floorf(x); }
 __device__ inline double d_floor(double x) { return floor(x); }
+__device__ inline float d_ceil(float x) { return ceilf(x); }
+__device__ inline double d_ceil(double x) { return ceil(x); }
+__device__ inline float d_cos(float x) { return cosf(x); }
+__device__ inline double d_cos(double x) { return cos(x); }
+__device__ inline float d_sin(float x) { return sinf(x); }
+__device__ inline double d_sin(double x) { return sin(x); }
 __device__ inline float d_fmod(float a, float b) { return fmodf(a, b); }
 __device__ inline double d_fmod(double a, double b) { return fmod(a, b); }
 __device__ inline float d_pow(float a, float b) { return powf(a, b); }
@@ -46,6 +52,9 @@ template <typename T> struct Sign {
   __device__ T operator()(T x) const { return static_cast<T>(static_cast<int>(x > 0) - static_cast<int>(x < 0)); }
 };
 template <typename T> struct Floor { __device__ T operator()(T x) const { return d_floor(x); } };
+template <typename T> struct Ceil { __device__ T operator()(T x) const { return d_ceil(x); } };
+template <typename T> struct Cos { __device__ T operator()(T x) const { return d_cos(x); } };
+template <typename T> struct Sin { __device__ T operator()(T x) const { return d_sin(x); } };
 // Half to even (np.round, tf.round), by the CPU kernel's steps.
 template <typename T> struct Round {
   __device__ T operator()(T x) const {
@@ -119,6 +128,9 @@ NESTOR_REGISTER_KERNEL("log", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPAT
 NESTOR_REGISTER_KERNEL("log1p", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_FLOAT, "log1p", Log1p));
 NESTOR_REGISTER_KERNEL("sign", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_NUMERIC, "sign", Sign));
 NESTOR_REGISTER_KERNEL("floor", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_FLOAT, "floor", Floor));
+NESTOR_REGISTER_KERNEL("ceil", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_FLOAT, "ceil", Ceil));
+NESTOR_REGISTER_KERNEL("cos", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_FLOAT, "cos", Cos));
+NESTOR_REGISTER_KERNEL("sin", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_FLOAT, "sin", Sin));
 // Integers round to themselves: the input is the output (no copy), as on the CPU.
 NESTOR_REGISTER_KERNEL("round", DeviceType::kCuda, ([](KernelCtx& ctx) {
   if (is_integer(ctx.input(0).dtype())) {

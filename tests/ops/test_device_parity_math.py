@@ -46,6 +46,9 @@ UNARY = {
     "log1p": (tf.log1p, dict(low=-0.7, high=3.0), True),
     "sign": (tf.sign, {}, True),
     "floor": (tf.floor, dict(low=-5.0, high=5.0), False),
+    "ceil": (tf.ceil, dict(low=-5.0, high=5.0), False),
+    "cos": (tf.cos, dict(low=-4.0, high=4.0), True),
+    "sin": (tf.sin, dict(low=-4.0, high=4.0), True),
     "round": (tf.round, dict(low=-5.0, high=5.0), False),
     "reciprocal": (tf.reciprocal, POS, True),
 }

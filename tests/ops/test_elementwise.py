@@ -29,7 +29,10 @@ UNARY = [
     (tf.log1p, np.log1p, dict(low=-0.7, high=3.0)),
     (tf.sign, np.sign, {}),
     (tf.floor, np.floor, {}),
+    (tf.ceil, np.ceil, {}),
     (tf.round, np.round, {}),
+    (tf.cos, np.cos, dict(low=-4.0, high=4.0)),
+    (tf.sin, np.sin, dict(low=-4.0, high=4.0)),
     (tf.reciprocal, np.reciprocal, POS),
 ]
 
@@ -39,7 +42,7 @@ UNARY = [
 def test_unary_float64_forward_and_grad(device, op, ref, dom):
     x = rand(3, 4, seed=5, **dom)
     x = np.where(np.abs(x) < 0.1, 0.3, x)  # abs/sign/reciprocal: stay away from the kink at 0
-    if op in (tf.floor, tf.round):
+    if op in (tf.floor, tf.ceil, tf.round):
         x = away_from_ints(x * 2)  # piecewise constant: away from jumps, gradient must be 0 (None)
     check_op(op, [x], ref, device=device)
 

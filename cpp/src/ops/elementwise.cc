@@ -1,5 +1,5 @@
 // Elementwise math: unary (negative, abs, square, sqrt, rsqrt, exp, log, log1p, sign,
-// floor, round, reciprocal) and broadcasting binary (pow, maximum, minimum,
+// floor, ceil, round, reciprocal, cos, sin) and broadcasting binary (pow, maximum, minimum,
 // squared_difference, floor_div, floor_mod). Gradients that need only the output use
 // fused *_grad ops taking (dy, y).
 #include <cmath>
@@ -159,6 +159,21 @@ NESTOR_OP("floor")
     .shape(unary_float)
     .no_grad()
     .cpu([](KernelCtx& ctx) { float_unary(ctx, "floor", [](auto x) { return std::floor(x); }); });
+
+NESTOR_OP("ceil")
+    .shape(unary_float)
+    .no_grad()
+    .cpu([](KernelCtx& ctx) { float_unary(ctx, "ceil", [](auto x) { return std::ceil(x); }); });
+
+NESTOR_OP("cos")
+    .shape(unary_float)
+    .grad([](GradCtx& g) { g.set_grad(0, g.neg(g.mul(g.grad(0), g.op("sin", {g.input(0)})))); })
+    .cpu([](KernelCtx& ctx) { float_unary(ctx, "cos", [](auto x) { return std::cos(x); }); });
+
+NESTOR_OP("sin")
+    .shape(unary_float)
+    .grad([](GradCtx& g) { g.set_grad(0, g.mul(g.grad(0), g.op("cos", {g.input(0)}))); })
+    .cpu([](KernelCtx& ctx) { float_unary(ctx, "sin", [](auto x) { return std::sin(x); }); });
 
 NESTOR_OP("round")
     .shape(unary_numeric)

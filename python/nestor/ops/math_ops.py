@@ -7,7 +7,8 @@ from .. import dtypes as _dtypes
 from ..framework.graph import Tensor, convert_to_tensor, create_op
 
 __all__ = ["add", "add_n", "subtract", "multiply", "divide", "truediv", "matmul",
-           "negative", "abs", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sign", "floor", "round",
+           "negative", "abs", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sign", "floor", "ceil", "round",
+           "cos", "sin",
            "reciprocal", "pow", "maximum", "minimum", "squared_difference", "floordiv", "floor_div", "floormod",
            "mod", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
            "logical_or", "logical_xor", "logical_not", "where", "where_v2"]
@@ -109,6 +110,9 @@ log = _unary("log", "Log", "Natural logarithm elementwise")
 log1p = _unary("log1p", "Log1p", "log(1 + x) elementwise, accurate for small x")
 sign = _unary("sign", "Sign", "-1, 0 or 1 elementwise, by the sign of x")
 floor = _unary("floor", "Floor", "Largest integer not greater than x, elementwise")
+ceil = _unary("ceil", "Ceil", "Smallest integer not less than x, elementwise")
+cos = _unary("cos", "Cos", "Cosine elementwise, x in radians")
+sin = _unary("sin", "Sin", "Sine elementwise, x in radians")
 round = _unary("round", "Round", "Rounds half to even elementwise, as np.round")  # noqa: A001
 reciprocal = _unary("reciprocal", "Reciprocal", "1 / x elementwise")
 logical_not = _unary("logical_not", "LogicalNot", "NOT x elementwise for bool x")
