@@ -196,7 +196,8 @@ def mlp_rounds(bindir: str, export: str, onnx_path: str, batches: List[int], cal
                     add("capi", np.asarray(r["nestor"]["samples_us"]))
                 else:
                     add("ortc", np.asarray(ort_c_latency(bindir, onnx_path, b, calls, threads)["samples_us"]))
-                    add("capi", np.asarray(cpp_latency(bindir, export, "serving_default", b, calls, threads)["samples_us"]))
+                    c = cpp_latency(bindir, export, "serving_default", b, calls, threads)
+                    add("capi", np.asarray(c["samples_us"]))
                 add("ort", samples_us(lambda: sess.run(None, {"x": x}), calls))
                 add("nestor", samples_us(lambda: sig(x=x), calls))
     return {k: pooled(v) for k, v in parts.items()}

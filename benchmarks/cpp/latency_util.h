@@ -30,17 +30,27 @@ constexpr int kWarmupCalls = 200;
 // they start (OpenBLAS's for about 0.1 s), and a loaded model's first calls fault its pages in.
 constexpr auto kWarmupTime = std::chrono::milliseconds(300);
 
+// Runs `round()` at least kWarmupCalls times and for at least kWarmupTime.
+template <typename F>
+void warm_up(F&& round) {
+  const auto warm_until = std::chrono::steady_clock::now() + kWarmupTime;
+  for (int i = 0; i < kWarmupCalls || std::chrono::steady_clock::now() < warm_until; ++i) round();
+}
+
+// Microseconds of one call of `call()`.
+template <typename F>
+double time_one(F&& call) {
+  const auto t0 = std::chrono::steady_clock::now();
+  call();
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+}
+
 // Microseconds of each of `calls` calls of `call()`, after the warm-up; sorted.
 template <typename F>
 std::vector<double> time_calls(F&& call, int calls) {
-  const auto warm_until = std::chrono::steady_clock::now() + kWarmupTime;
-  for (int i = 0; i < kWarmupCalls || std::chrono::steady_clock::now() < warm_until; ++i) call();
+  warm_up(call);
   std::vector<double> us(static_cast<size_t>(calls));
-  for (auto& t : us) {
-    auto t0 = std::chrono::steady_clock::now();
-    call();
-    t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  }
+  for (auto& t : us) t = time_one(call);
   std::sort(us.begin(), us.end());
   return us;
 }
@@ -51,24 +61,18 @@ std::vector<double> time_calls(F&& call, int calls) {
 // separate runs, even interleaved ones, do not. Each list sorted.
 template <typename A, typename B>
 std::pair<std::vector<double>, std::vector<double>> time_paired(A&& a, B&& b, int calls) {
-  auto timed = [](auto& f) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  };
-  const auto warm_until = std::chrono::steady_clock::now() + kWarmupTime;
-  for (int i = 0; i < kWarmupCalls || std::chrono::steady_clock::now() < warm_until; ++i) {
+  warm_up([&] {
     a();
     b();
-  }
+  });
   std::vector<double> ta(static_cast<size_t>(calls)), tb(static_cast<size_t>(calls));
   for (size_t i = 0; i < ta.size(); ++i) {
     if (i % 2 == 0) {
-      ta[i] = timed(a);
-      tb[i] = timed(b);
+      ta[i] = time_one(a);
+      tb[i] = time_one(b);
     } else {
-      tb[i] = timed(b);
-      ta[i] = timed(a);
+      tb[i] = time_one(b);
+      ta[i] = time_one(a);
     }
   }
   std::sort(ta.begin(), ta.end());

@@ -8,8 +8,7 @@ from ..framework.graph import Tensor, convert_to_tensor, create_op
 
 __all__ = ["add", "add_n", "subtract", "multiply", "divide", "truediv", "matmul",
            "negative", "abs", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sign", "floor", "ceil", "round",
-           "cos", "sin",
-           "reciprocal", "pow", "maximum", "minimum", "squared_difference", "floordiv", "floor_div", "floormod",
+           "cos", "sin", "reciprocal", "pow", "maximum", "minimum", "squared_difference", "floordiv", "floor_div", "floormod",
            "mod", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
            "logical_or", "logical_xor", "logical_not", "where", "where_v2"]
 __nn__: list = []

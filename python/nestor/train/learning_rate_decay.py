@@ -178,7 +178,7 @@ def piecewise_constant(x: Any, boundaries: Sequence[Any], values: Sequence[Any],
     for i, b in enumerate(boundaries):
         t = convert_to_tensor(b, dtype_hint=x.dtype)
         if t.dtype != x.dtype:
-            if not (t.dtype.is_integer and x.dtype.is_integer) and not x.dtype.is_floating:
+            if not (x.dtype.is_floating or (x.dtype.is_integer and t.dtype.is_integer)):
                 raise ValueError(f"piecewise_constant: boundaries[{i}] is {t.dtype.name}, which cannot be "
                                  f"compared with x of {x.dtype.name}")
             t = core_ops.cast(t, x.dtype)
