@@ -122,6 +122,14 @@ def to_array(value: Any, dtype: Optional[_dtypes.DType] = None, what: str = "val
             "with numpy first.")
     if hasattr(value, "to_numpy") and not isinstance(value, np.ndarray):  # pandas Series / Index
         value = value.to_numpy()
+    if not isinstance(value, np.ndarray) and hasattr(type(value), "__dlpack_device__"):
+        kind = value.__dlpack_device__()[0]
+        if kind not in (1, 3):  # DLPack's kDLCPU and kDLCUDAHost: memory numpy can read
+            raise TypeError(
+                f"nestor.data works on host arrays, but the {what} is a {type(value).__module__}."
+                f"{type(value).__name__} in device memory (DLPack device type {kind}). To train on device arrays "
+                "without a copy, return them from the input_fn directly as (features, labels); or copy them to the "
+                "host first (cupy.asnumpy(a), tensor.cpu()).")
     if dtype is not None:
         if dtype is _dtypes.string:
             arr = np.asarray(value)

@@ -384,7 +384,7 @@ class Estimator:
                         sess.run_steps(built.metric_update, feed, steps=n)
                     done += n
                     continue
-                feed = source.next_feed() if source.feeds_data else {}
+                feed = source.next_feed()
                 if feed is None:
                     break
                 ctx = SessionRunContext(SessionRunArgs(built.metric_update), sess)
@@ -478,7 +478,7 @@ class Estimator:
         source = built.source
         try:
             while True:
-                feed = source.next_feed() if source.feeds_data else {}
+                feed = source.next_feed()
                 if feed is None:
                     break
                 ctx = SessionRunContext(SessionRunArgs(preds), sess)

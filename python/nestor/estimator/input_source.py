@@ -3,14 +3,19 @@
 A Dataset becomes one placeholder per leaf of its element structure (batch dimension
 None); its batches are produced by a background thread and can be handed out one at a
 time or K at a time stacked on a new leading axis (for `Session.run_steps`). Tensors
-returned directly are used as they are (nothing to feed).
+returned directly are used as they are (nothing to feed). Arrays returned directly that
+live outside numpy (`cupy.ndarray`, `torch.Tensor`, `nestor.experimental.dlpack.DeviceTensor`:
+anything with `__dlpack__` and `__dlpack_device__`) become placeholders of their full
+shape, fed with the same memory at every step through DLPack: GPU features stay on the
+GPU, with no host round trip and no copy.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .. import _native
 from .. import dtypes as _dtypes
 from ..framework.graph import Tensor
 from ..ops import core_ops
@@ -78,13 +83,24 @@ class InputSource:
                                      tuple(s.shape.as_list()) if s.shape.rank is not None else None)
                                     for s in leaves) + (("pair", self._pair, repr(_structure_key(spec))),)
         else:
-            if isinstance(result, tuple) and len(result) == 2:
-                self.features, self.labels = result[0], (result[1] if with_labels else None)
-            else:
-                self.features, self.labels = result, None
+            features, labels = _split(result, with_labels)
             self.placeholders = []
             self._ragged = []
             self._signature = None
+            leaves = flatten((features, labels))
+            self._fixed_index = [i for i, v in enumerate(leaves) if _is_device_array(v)]
+            self._fixed: Optional[List[Any]] = None
+            if self._fixed_index:
+                names = _leaf_names((features, labels))
+                for i in self._fixed_index:
+                    x = _import(leaves[i], names[i])
+                    ph = core_ops.placeholder(x.dtype, x.shape, name=_clean(names[i]))
+                    self.placeholders.append(ph)
+                    leaves[i] = ph
+                features, labels = pack((features, labels), leaves)
+                self._with_labels = with_labels
+                self._bind(result)
+            self.features, self.labels = features, labels
 
     @property
     def feeds_data(self) -> bool:
@@ -111,20 +127,36 @@ class InputSource:
         """Hashable description of the placeholders (None: not cacheable)."""
         return self._signature
 
+    def _bind(self, result: Any) -> None:
+        """Takes the device arrays of `result` (same structure, dtypes and shapes as the one
+        the placeholders were made for) as the values fed at every step."""
+        leaves = flatten(_split(result, self._with_labels))
+        self._fixed = [_import(leaves[i], p.op.name) for i, p in zip(self._fixed_index, self.placeholders)]
+
     def start(self, dataset: Any = None) -> None:
         """Starts producing batches from `dataset` (default: the one given at construction).
 
         The dataset's internal blocks (its elements stacked on a leading axis) are produced
         by a background thread; a feed for K steps is a slice of a block, without copies.
+        For an input_fn that returned device arrays, `dataset` is its new result, whose
+        arrays are fed from now on.
         """
         from ..data.blocks import BlockPump
         self.close()
+        if self._dataset is None:
+            if self.placeholders:
+                self._bind(dataset)
+            return
         ds = dataset if dataset is not None else self._dataset
         self._iter = BlockPump(ds._blocks, capacity=4, name="nestor.estimator.input")
         self._block: Optional[List[np.ndarray]] = None
         self._pos = 0
 
     def close(self) -> None:
+        """Stops the producer thread; drops the device arrays (the caller's memory is not
+        held after the Estimator call that used it)."""
+        if self._dataset is None:
+            self._fixed = None
         it, self._iter = self._iter, None
         if it is not None:
             it.close()
@@ -147,7 +179,10 @@ class InputSource:
         return out, n
 
     def next_feed(self) -> Optional[Dict[Tensor, np.ndarray]]:
-        """The next batch as a feed dict, or None at the end of the data."""
+        """The next batch as a feed dict, or None at the end of the data. Input that is not a
+        Dataset never ends: its feed (the device arrays, or nothing) is the same every step."""
+        if self._dataset is None:
+            return dict(zip(self.placeholders, self._fixed)) if self._fixed is not None else {}
         arrays, n = self._take(1)
         if arrays is None:
             return None
@@ -199,11 +234,53 @@ def dataset_signature(result: Any) -> Optional[tuple]:
     from ..data import Dataset
     from ..data.structure import flatten as _flat
     if not isinstance(result, Dataset):
-        return None
+        leaves = _flat(result)
+        if not leaves or not all(_is_device_array(v) for v in leaves):
+            return None  # graph tensors or constants: built anew by each call
+        views = [_import(v, n) for v, n in zip(leaves, _leaf_names(_split(result, True)))]
+        return ("dlpack", repr(_structure_key(result))) + tuple((x.dtype.name, x.shape, x.device) for x in views)
     spec = result.element_spec
     leaves = _flat(spec)
     return tuple((s.dtype.name, tuple(s.shape.as_list()) if s.shape.rank is not None else None)
                  for s in leaves) + (repr(_structure_key(spec)),)
+
+
+def _split(result: Any, with_labels: bool) -> Tuple[Any, Any]:
+    """An input_fn's non-Dataset result as (features, labels): labels are None without a
+    2-tuple, or when not `with_labels` (PREDICT)."""
+    if isinstance(result, tuple) and len(result) == 2:
+        return result[0], (result[1] if with_labels else None)
+    return result, None
+
+
+def _is_device_array(v: Any) -> bool:
+    """An array to feed as it is through DLPack: a cupy/torch/JAX array or a DeviceTensor
+    (numpy arrays and Python values are constants, graph tensors are used as they are)."""
+    return (not isinstance(v, (np.ndarray, np.generic, Tensor)) and hasattr(type(v), "__dlpack__")
+            and hasattr(type(v), "__dlpack_device__"))
+
+
+def _import(value: Any, name: str) -> Any:
+    """`value` as a DeviceTensor viewing its memory; errors name the input_fn's leaf."""
+    from .. import errors
+    try:
+        return _native.from_dlpack(value)
+    except errors.OpError as e:
+        raise type(e)(None, None, f"input_fn returned {type(value).__module__}.{type(value).__name__} "
+                                  f"'{name}', which cannot be fed: {e.message}") from None
+
+
+def _leaf_names(features_and_labels: Tuple[Any, Any]) -> List[str]:
+    """Placeholder names for the leaves of `flatten((features, labels))`, in that order and
+    as a Dataset's placeholders are named: the feature keys, "features", "labels[/key]"."""
+    def names(s: Any, prefix: str) -> List[str]:
+        if isinstance(s, dict):
+            return [n for k in s for n in names(s[k], f"{prefix}/{k}" if prefix else str(k))]
+        if isinstance(s, tuple):
+            return [n for i, v in enumerate(s) for n in names(v, f"{prefix}_{i}")]
+        return [prefix]
+    features, labels = features_and_labels
+    return [n or "features" for n in names(features, "")] + names(labels, "labels")
 
 
 def _is_seq(v: Any) -> bool:

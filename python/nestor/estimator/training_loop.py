@@ -73,7 +73,7 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
     progress = _Progress(step, last_step)
     train_fetches = [train_op, loss, global_step]
     chunkable = [h for h in hooks if hasattr(h, "steps_until_next_request")]
-    all_chunkable = len(chunkable) == len(hooks) and source is not None and source.feeds_data
+    all_chunkable = len(chunkable) == len(hooks) and source is not None
     stack = source is not None and source.can_stack
     stop = False
     try:
@@ -112,7 +112,7 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
                 progress.update(step, float(loss_v))
                 continue
             # One step through the hooks.
-            feed = source.next_feed() if (source is not None and source.feeds_data) else {}
+            feed = source.next_feed() if source is not None else {}
             if feed is None:
                 break
             ctx = SessionRunContext(SessionRunArgs(train_fetches), sess)
