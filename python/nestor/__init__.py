@@ -43,7 +43,7 @@ from . import logging  # noqa: E402
 from . import estimator  # noqa: E402
 from . import saved_model  # noqa: E402
 from . import feature_column  # noqa: E402
-from . import debugging, io, strings  # noqa: E402
+from . import debugging, io, python_io, strings  # noqa: E402
 from . import config, sysconfig  # noqa: E402
 from . import app, compat  # noqa: E402
 from . import experimental  # noqa: E402

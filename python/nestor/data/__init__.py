@@ -15,7 +15,9 @@ from .iterator import (Iterator, get_output_shapes, get_output_types, iterator_f
                        make_one_shot_iterator)
 from .readers import TextLineDataset
 from .structure import TensorSpec
+from .tfrecord import TFRecordDataset
 
-__all__ = ["AUTOTUNE", "Dataset", "DatasetIterator", "Iterator", "TensorSpec", "TextLineDataset", "experimental",
+__all__ = ["AUTOTUNE", "Dataset", "DatasetIterator", "Iterator", "TFRecordDataset", "TensorSpec", "TextLineDataset",
+           "experimental",
            "get_output_shapes", "get_output_types", "iterator_feeds", "make_initializable_iterator",
            "make_one_shot_iterator"]

@@ -6,7 +6,6 @@ vectorized, multithreaded readers and arrive in the pipeline as columnar blocks.
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from .. import errors
+from ..framework.tf_record import compression_name, read_chunks
 from . import structure as st
 from .blocks import Block
 from .dataset import _CHUNK, AUTOTUNE, Dataset
@@ -315,16 +315,11 @@ class TextLineDataset(Dataset):
     def __init__(self, filenames: Any, compression_type: Optional[str] = None, buffer_size: Optional[int] = None,
                  num_parallel_reads: Optional[int] = None, name: Optional[str] = None):
         self._files = _expand(filenames)
-        self._compression = compression_type
+        self._compression = compression_name(compression_type)
 
     def _blocks(self) -> Iterator[Block]:
         for f in self._files:
-            if _compression(f, self._compression) == "gzip":
-                with gzip.open(f, "rb") as fh:
-                    data = fh.read()
-            else:
-                with open(f, "rb") as fh:
-                    data = fh.read()
+            data = b"".join(read_chunks(f, self._compression))
             if b"\r\n" in data:
                 data = data.replace(b"\r\n", b"\n")
             lines = data.split(b"\n")

@@ -94,13 +94,16 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
                     if feed is None:
                         break
                     _, loss_v, gs = sess.run_steps(train_fetches, feed, steps=n)
-                else:  # variable-length features: one run per step, still without the hooks
+                else:  # variable-length or unfed input: one run per step, still without the hooks
                     n = 0
                     for _ in range(k):
                         feed = source.next_feed()
                         if feed is None:
                             break
-                        _, loss_v, gs = sess.run(train_fetches, feed)
+                        try:
+                            _, loss_v, gs = sess.run(train_fetches, feed)
+                        except errors.OutOfRangeError:  # an iterator made in the input_fn ran out
+                            break
                         n += 1
                     if n == 0:
                         break

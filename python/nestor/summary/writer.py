@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import os
 import socket
-import struct
 import threading
 import time
 import weakref
@@ -20,6 +19,7 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 
 from .. import _native
+from ..framework.tf_record import encode_record
 from .proto import Event, Summary
 
 
@@ -34,10 +34,6 @@ def masked_crc32c(data: bytes) -> int:
     return _native.masked_crc32c(bytes(data))
 
 
-def encode_record(data: bytes) -> bytes:
-    """One TFRecord: length, masked CRC of the length bytes, data, masked CRC of the data."""
-    header = struct.pack("<Q", len(data))
-    return header + struct.pack("<I", masked_crc32c(header)) + data + struct.pack("<I", masked_crc32c(data))
 
 
 # ---------------------------------------------------------------- the writer
