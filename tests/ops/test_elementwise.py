@@ -343,3 +343,14 @@ def test_add_n_names_errors_and_namespaces():
             tf.add_n([a, tf.constant([[1.0, 2.0]])])  # add would broadcast; add_n does not
         x = tf.placeholder(tf.float32, [None])
         assert tf.add_n([x, a]).shape.as_list() == [2]
+
+
+def test_python_operands_take_the_dtype_of_a_numpy_operand():
+    # TensorFlow converts x first when neither operand is a Tensor: tf.equal(np.int64(3), 2) compares int64s.
+    with tf.Graph().as_default():
+        eq = tf.equal(np.int64(3), 2)
+        added = tf.add(np.arange(3, dtype=np.int64), 1)
+        with tf.Session() as s:
+            assert eq.dtype is tf.bool and not s.run(eq)
+            assert added.dtype is tf.int64
+            np.testing.assert_array_equal(s.run(added), np.arange(1, 4))

@@ -218,3 +218,84 @@ def test_text_lines_read_through_the_same_decompressor(tmp_path):
     want = [b"l1", b"l2", b"l3"]  # TF 2.15 gives these for the ZLIB file
     assert list(tf.data.TextLineDataset(str(tmp_path / "t.z"), compression_type="ZLIB").as_numpy_iterator()) == want
     assert list(tf.data.TextLineDataset(str(tmp_path / "t.gz"), compression_type="GZIP").as_numpy_iterator()) == want
+
+
+# ---------------------------------------------------------------- map functions built from nestor ops
+def _examples(tmp_path, n=12, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2)).astype(np.float32)
+    tags = [[f"t{j}".encode() for j in rng.choice(4, int(rng.integers(0, 3)), replace=False)] for _ in range(n)]
+    y = ((x[:, 0] + np.array([len(t) for t in tags])) > 1).astype(np.int64)
+    path = str(tmp_path / "ex.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for i in range(n):
+            w.write(serialize_example({"x": [float(v) for v in x[i]], "tags": tags[i], "y": [int(y[i])]}))
+    spec = {"x": tf.io.FixedLenFeature([2], tf.float32), "tags": tf.io.VarLenFeature(tf.string),
+            "y": tf.io.FixedLenFeature([], tf.int64)}
+    return path, spec, x, tags, y
+
+
+def test_map_with_parse_single_example_is_traced_and_run_per_record(tmp_path):
+    path, spec, x, tags, y = _examples(tmp_path)
+    calls = []
+
+    def parse(s):
+        calls.append(s)
+        return tf.io.parse_single_example(s, spec)
+
+    ds = tf.data.TFRecordDataset(path).map(parse)
+    spec_out = ds.element_spec
+    assert spec_out["x"] == tf.data.TensorSpec([2], tf.float32) and spec_out["y"].dtype is tf.int64
+    got = list(ds.as_numpy_iterator())
+    assert len(got) == 12
+    for i, e in enumerate(got):
+        np.testing.assert_array_equal(e["x"], x[i])
+        assert e["y"] == y[i]
+        assert [bytes(t) for t in e["tags"]] == tags[i]  # one example's variable-length list
+    # One numpy attempt (it built ops), then one trace: the graph runs for every record after that.
+    assert len(calls) == 2 and isinstance(calls[1], tf.Tensor)
+    got_batched = list(tf.data.TFRecordDataset(path).map(parse, num_parallel_calls=4).batch(5).as_numpy_iterator())
+    np.testing.assert_array_equal(np.concatenate([b["x"] for b in got_batched]), x)
+    assert [[bytes(t) for t in row] for b in got_batched for row in b["tags"]] == tags
+
+
+def test_batch_then_parse_example_and_all_pipelines_train_alike(tmp_path):
+    path, spec, x, tags, y = _examples(tmp_path, n=40, seed=2)
+
+    def split(f):
+        return f, f.pop("y")
+
+    pipelines = {
+        "map_then_batch": lambda: tf.data.TFRecordDataset(path).map(
+            lambda s: split(tf.io.parse_single_example(s, spec))).batch(8).repeat(3),
+        "batch_then_map": lambda: tf.data.TFRecordDataset(path).batch(8).map(
+            lambda s: split(tf.io.parse_example(s, spec))).repeat(3),
+        "in_memory": lambda: tf.data.Dataset.from_tensor_slices(
+            ({"x": x, "tags": np.array(tags, dtype=object)}, y)).batch(8).repeat(3),
+    }
+    first = next(pipelines["batch_then_map"]().as_numpy_iterator())
+    np.testing.assert_array_equal(first[0]["x"], x[:8])
+    assert [[bytes(t) for t in row] for row in first[0]["tags"]] == tags[:8]
+    cols = [tf.feature_column.numeric_column("x", shape=[2]), tf.feature_column.indicator_column(
+        tf.feature_column.categorical_column_with_vocabulary_list("tags", ["t0", "t1", "t2", "t3"]))]
+    losses = {}
+    for name, input_fn in pipelines.items():
+        est = tf.estimator.LinearClassifier(cols, model_dir=str(tmp_path / name), optimizer="SGD")
+        est.train(input_fn)
+        assert est.get_variable_value("global_step") == 15
+        losses[name] = est.evaluate(input_fn)["average_loss"]
+    assert losses["map_then_batch"] == losses["in_memory"] == losses["batch_then_map"]
+
+
+def test_traced_map_functions_and_their_errors():
+    ds = tf.data.Dataset.from_tensor_slices(np.arange(6, dtype=np.int64)).batch(4)
+    # Written for tensors only (ndarray has no .shape.as_list()): traced directly.
+    col = ds.map(lambda v: tf.reshape(tf.cast(v, tf.float32) * 0.5, [-1, v.shape.as_list()[0] is None and 1 or 1]))
+    np.testing.assert_array_equal(np.concatenate(list(col.as_numpy_iterator())), np.arange(6)[:, None] * 0.5)
+    # numpy functions keep running as numpy.
+    np.testing.assert_array_equal(np.concatenate(list(ds.map(lambda v: v * 2).as_numpy_iterator())),
+                                  np.arange(6) * 2)
+    with pytest.raises(TypeError, match="must return Tensors .* returned str"):
+        list(ds.map(lambda v: (tf.cast(v, tf.float32), "label")))
+    with pytest.raises(TypeError, match="filter predicate returned a nestor graph Tensor"):
+        list(ds.unbatch().filter(lambda v: tf.equal(v, 2)))  # np.int64 vs 2: compared as int64

@@ -5,7 +5,8 @@
     it = ds.make_one_shot_iterator()                  # TF1: get_next() tensors fed by Session.run
 
 Differences from tf.data: elements are numpy values, and `map`/`filter` functions receive numpy
-values (write them with numpy; batch before `map` so it runs once per batch).
+values (write them with numpy; batch before `map` so it runs once per batch). A `map` function
+built from nestor ops (`tf.io.parse_example`) is traced into a graph and run per element or batch.
 """
 from __future__ import annotations
 

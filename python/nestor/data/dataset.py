@@ -2,8 +2,9 @@
 
 Differences from TensorFlow, by design:
   * elements are numpy values, and `map` / `filter` functions receive numpy values (not graph
-    tensors): write them with numpy or plain Python. A function that builds nestor ops gets
-    an error that says so.
+    tensors): write them with numpy or plain Python. A `map` function that builds nestor ops
+    instead (e.g. `tf.io.parse_example`) is traced once into a graph and run in a CPU session
+    per element or batch, as tf.data does; a `filter` predicate must be numpy.
   * `map` runs Python once per element; after `batch` that is once per batch, so batch before
     map when the function can work on batches (it is much faster).
 """
@@ -176,8 +177,11 @@ class Dataset:
             deterministic: Any = None, name: Optional[str] = None) -> "Dataset":
         """Applies `map_func` to each element (tuples are unpacked into arguments).
 
-        `map_func` receives numpy values, not graph tensors. It runs once per element, so
-        put `map` after `batch` whenever the function works on a batch.
+        `map_func` receives numpy values, not graph tensors. If it builds nestor ops instead
+        (`tf.io.parse_single_example`, `tf.cast`, ...), it is traced once into a graph over
+        placeholders of the input element and that graph runs for each element. Either way it
+        runs once per element, so put `map` after `batch` whenever the function works on a
+        batch (`.batch(256).map(lambda s: tf.io.parse_example(s, spec))`).
         """
         from .sources import MapDataset
         return MapDataset(self, map_func, num_parallel_calls)

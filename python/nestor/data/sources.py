@@ -1,6 +1,7 @@
 """Datasets that run user Python (generators, map, filter) and the structural ones (range, zip, ...)."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Iterator, List, Optional
 
 import numpy as np
@@ -13,8 +14,8 @@ from .dataset import _CHUNK, Dataset, _chunked, _pool, row_iterator
 
 _GRAPH_TENSOR_HELP = (
     "In nestor.data, {what} receives numpy values and runs in Python, so it can't build nestor ops (they make "
-    "graph tensors). Write it with numpy / plain Python (batch first: `.batch(b).map(f)` runs f once per batch "
-    "with numpy arrays), or apply the nestor ops to the tensors returned by `get_next()` / in the model_fn.")
+    "graph tensors). Write it with numpy / plain Python, or compute what it needs with nestor ops in a `map` "
+    "before it (map functions may build nestor ops), or apply the ops to the tensors in the model_fn.")
 
 
 def stack_rows(rows: Iterator[List[np.ndarray]], max_rows: int, max_bytes: int = 1 << 20) -> Iterator[Block]:
@@ -184,16 +185,39 @@ class MapDataset(Dataset):
             raise TypeError(f"map_func must be callable, got {fn!r}.")
         self._input, self._fn, self._npc = input_ds, fn, num_parallel_calls
         self._out_template: Any = None
+        self._run: Optional[Callable[[Any], Any]] = None  # how map_func runs, decided on the first element
+        self._decide = threading.Lock()
+
+    def _choose(self, elem: Any) -> Any:
+        """Calls map_func on numpy values; if it builds nestor ops instead (e.g. tf.io.parse_example),
+        traces it once into a graph (see traced.py) and runs that from then on. Returns the output."""
+        from ..framework.graph import Graph
+        from .traced import TracedFunction, builds_graph
+        try:
+            with Graph().as_default():  # ops it may build on numpy input go to a scratch graph
+                out = _call(self._fn, elem)
+            numpy_error = None
+        except Exception as e:  # noqa: BLE001 - it may be written for tensors only: tried traced below
+            out, numpy_error = None, e
+        if numpy_error is None and not builds_graph(out):
+            self._run = lambda e: _call(self._fn, e)
+            return out
+        try:
+            traced = TracedFunction(self._fn, self._input.element_spec, _call)
+        except Exception:
+            if numpy_error is not None:
+                raise numpy_error
+            raise
+        self._run = traced
+        return traced(elem)
 
     def _apply(self, elem: Any) -> List[np.ndarray]:
-        out = _call(self._fn, elem)
-        try:
-            tmpl, leaves = st.normalize(out, "output of map_func")
-        except TypeError as e:
-            if any(isinstance(v, Tensor) for v in st.flatten(out)):
-                raise TypeError(f"map_func returned a nestor graph Tensor. {_GRAPH_TENSOR_HELP.format(what='map_func')}"
-                                ) from None
-            raise e
+        if self._run is None:
+            with self._decide:
+                out = self._choose(elem) if self._run is None else self._run(elem)
+        else:
+            out = self._run(elem)
+        tmpl, leaves = st.normalize(out, "output of map_func")
         if self._out_template is None:
             self._out_template = tmpl
         else:

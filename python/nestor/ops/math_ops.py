@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 from .. import dtypes as _dtypes
 from ..framework.graph import Tensor, convert_to_tensor, create_op
 
@@ -15,8 +17,10 @@ __nn__: list = []
 
 
 def _binary_inputs(x: Any, y: Any) -> tuple:
-    """Converts both operands, giving Python values the dtype of the Tensor operand."""
-    if isinstance(x, Tensor) or hasattr(x, "_as_graph_element"):
+    """Converts both operands, giving Python values the dtype of the Tensor (or numpy) operand:
+    `tf.equal(np.int64(3), 2)` compares int64s, as in TensorFlow."""
+    if (isinstance(x, (Tensor, np.ndarray, np.generic)) or hasattr(x, "_as_graph_element")) and not (
+            isinstance(y, Tensor) or hasattr(y, "_as_graph_element")):
         x = convert_to_tensor(x)
         y = convert_to_tensor(y, dtype_hint=x.dtype)
     else:
