@@ -299,3 +299,17 @@ def test_traced_map_functions_and_their_errors():
         list(ds.map(lambda v: (tf.cast(v, tf.float32), "label")))
     with pytest.raises(TypeError, match="filter predicate returned a nestor graph Tensor"):
         list(ds.unbatch().filter(lambda v: tf.equal(v, 2)))  # np.int64 vs 2: compared as int64
+
+
+def test_eval_metrics_before_a_truncated_event_record_are_kept(tmp_path):
+    from nestor.estimator.early_stopping import read_eval_metrics
+    writer = tf.summary.FileWriter(str(tmp_path))
+    for step, loss in [(10, 0.5), (20, 0.25), (30, 0.125)]:
+        tf.summary.write_scalars(writer, {"loss": loss}, step)
+    writer.close()
+    (path,) = tmp_path.glob("events.out.tfevents.*")
+    records = list(tf.io.tf_record_iterator(str(path)))
+    assert len(records) == 4  # the file_version event, then one per step
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-5])  # a writer died inside the last record
+    assert read_eval_metrics(str(tmp_path)) == {10: {"loss": 0.5}, 20: {"loss": 0.25}}

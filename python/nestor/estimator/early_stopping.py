@@ -14,14 +14,14 @@ import collections
 import glob
 import operator
 import os
-import struct
 import time
 from typing import Any, Callable, Dict, Iterator, Optional
 
+from .. import errors
 from .. import logging as _logging
 from ..checkpoint import checkpoint_step, latest_checkpoint
+from ..framework.tf_record import read_records
 from ..summary.proto import Event
-from ..summary.writer import masked_crc32c
 from .hooks import SecondOrStepTimer, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues
 from .hooks import _global_step_for, _scalar
 
@@ -31,41 +31,15 @@ __all__ = ["make_early_stopping_hook", "stop_if_higher_hook", "stop_if_lower_hoo
 _EVENT_FILE_GLOB_PATTERN = "events.out.tfevents.*"
 
 
-class _DataLoss(Exception):
-    pass
-
-
-def _records(path: str) -> Iterator[bytes]:
-    """The records of a TFRecord file; raises _DataLoss at a corrupt or truncated record."""
-    with open(path, "rb") as f:
-        while True:
-            header = f.read(12)
-            if not header:
-                return
-            if len(header) < 12:
-                raise _DataLoss(f"truncated record header in {path}")
-            length_bytes, length_crc = header[:8], struct.unpack("<I", header[8:])[0]
-            if masked_crc32c(length_bytes) != length_crc:
-                raise _DataLoss(f"corrupted record length in {path}")
-            (length,) = struct.unpack("<Q", length_bytes)
-            data = f.read(length)
-            footer = f.read(4)
-            if len(data) < length or len(footer) < 4:
-                raise _DataLoss(f"truncated record in {path}")
-            if masked_crc32c(data) != struct.unpack("<I", footer)[0]:
-                raise _DataLoss(f"corrupted record data in {path}")
-            yield data
-
-
 def _summaries(eval_dir: str) -> Iterator[Event]:
     """Every event of every event file in `eval_dir` (files in name order, i.e. creation time)."""
     if not os.path.isdir(eval_dir):
         return
     for event_file in sorted(glob.glob(os.path.join(eval_dir, _EVENT_FILE_GLOB_PATTERN))):
         try:
-            for record in _records(event_file):
+            for record in read_records(event_file):
                 yield Event.FromString(record)
-        except (_DataLoss, ValueError) as e:
+        except (errors.DataLossError, ValueError) as e:
             _logging.warning("Ignoring the rest of event file %s after a DataLossError: %s", event_file, e)
 
 
