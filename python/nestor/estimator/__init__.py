@@ -20,3 +20,6 @@ from .canned import (BaselineClassifier, BaselineEstimator, BaselineRegressor, D
 from . import experimental  # noqa: F401,E402
 from . import export  # noqa: F401,E402
 from .exporter import BestExporter, Exporter, FinalExporter, LatestExporter  # noqa: F401,E402
+from .extenders import add_metrics  # noqa: F401,E402
+from .parsing_utils import classifier_parse_example_spec, regressor_parse_example_spec  # noqa: F401,E402
+from .profiler_hook import ProfilerHook  # noqa: F401,E402

@@ -22,7 +22,6 @@ import numpy as np
 from .. import checkpoint as _ckpt
 from .. import errors
 from ..framework import graph as _g
-from ..framework import variables as _vars
 from ..framework.session import ConfigProto, Session
 from .input_source import InputSource, dataset_signature
 from .model_fn import EstimatorSpec, ModeKeys
@@ -73,6 +72,7 @@ class _Built:
         self.init_op: Any = None
         self.local_init_op: Any = None
         self.summary_op: Any = None
+        self.scaffold: Any = None  # the model_fn's Scaffold, finalized
         self.metric_values: Dict[str, Any] = {}
         self.metric_update: Any = None
         self.predictions: Any = None
@@ -220,7 +220,6 @@ class Estimator:
                 if not any(s.op.name.rsplit("/", 1)[-1] == "loss" or s.op.name == "loss"
                            for s in _g.get_collection(_g.GraphKeys.SUMMARIES)):
                     _summary.scalar("loss", spec.loss)
-                built.summary_op = _summary.merge_all()
             elif mode == ModeKeys.EVAL:
                 from .. import metrics as _metrics
                 if "loss" in spec.eval_metric_ops:
@@ -234,9 +233,14 @@ class Estimator:
             else:
                 preds = spec.predictions
                 built.predictions = preds
-            built.saver = _ckpt.Saver(max_to_keep=self._config.keep_checkpoint_max)
-            built.init_op = _vars.global_variables_initializer()
-            built.local_init_op = _vars.local_variables_initializer()
+            scaffold = spec.scaffold
+            if scaffold.saver is None and not _g.get_collection(_g.GraphKeys.SAVERS):
+                _g.add_to_collection(_g.GraphKeys.SAVERS, _ckpt.Saver(max_to_keep=self._config.keep_checkpoint_max))
+            scaffold.finalize()  # the defaults: initializers, the SAVERS saver, merge_all()
+            built.scaffold, built.saver = scaffold, scaffold.saver
+            built.init_op, built.local_init_op = scaffold.init_op, scaffold.local_init_op
+            if mode == ModeKeys.TRAIN:
+                built.summary_op = scaffold.summary_op
         cfg = self._config.session_config
         if cfg is None:
             cfg = ConfigProto(device=self._config.device)
@@ -262,11 +266,14 @@ class Estimator:
         if mode != ModeKeys.TRAIN:
             _log.info("Could not find trained model in model_dir: %s, running initialization to %s.",
                       self.model_dir, "evaluate" if mode == ModeKeys.EVAL else "predict")
-        sess.run(built.init_op)
+        sess.run(built.init_op, built.scaffold.init_feed_dict)
         if mode == ModeKeys.TRAIN and self._warm_start_settings is not None:
             from .warm_starting import warm_start
             with built.graph.as_default():
                 warm_start(sess, self._warm_start_settings)
+        if built.scaffold.init_fn is not None:  # a fresh model only, as TF's SessionManager
+            with built.graph.as_default():
+                built.scaffold.init_fn(sess)
         built.loaded = "init"
         return None
 
@@ -302,17 +309,16 @@ class Estimator:
         spec = built.spec
         try:
             self._restore_or_init(built, None, ModeKeys.TRAIN)
-            sess.run(built.local_init_op)  # local variables (e.g. streaming metrics), as TF's Scaffold
+            sess.run(built.local_init_op, built.scaffold.local_init_feed_dict)  # e.g. streaming metrics
             start = int(sess.run(built.global_step))
             last_step = start + steps if steps is not None else max_steps
             cfg = self._config
             all_hooks: List[Any] = list(hooks or []) + list(spec.training_chief_hooks) + list(spec.training_hooks)
             with built.graph.as_default():
-                all_hooks += [
-                    _hooks.NanTensorHook(spec.loss),
-                    _hooks.LoggingTensorHook({"loss": spec.loss, "step": built.global_step},
-                                             every_n_iter=cfg.log_step_count_steps),
-                ]
+                all_hooks.append(_hooks.NanTensorHook(spec.loss))
+                if cfg.log_step_count_steps is not None:  # None: no loss logging, as TF
+                    all_hooks.append(_hooks.LoggingTensorHook({"loss": spec.loss, "step": built.global_step},
+                                                              every_n_iter=cfg.log_step_count_steps))
                 if cfg.log_step_count_steps:
                     all_hooks.append(_hooks.StepCounterHook(every_n_steps=cfg.log_step_count_steps,
                                                             output_dir=self.model_dir))
@@ -362,7 +368,7 @@ class Estimator:
         built = self._get_built(ModeKeys.EVAL, input_fn)
         sess = built.session
         ckpt = self._restore_or_init(built, checkpoint_path, ModeKeys.EVAL)
-        sess.run(built.local_init_op)
+        sess.run(built.local_init_op, built.scaffold.local_init_feed_dict)
         all_hooks = list(hooks or []) + list(built.spec.evaluation_hooks)
         with built.graph.as_default():
             for h in all_hooks:
@@ -459,7 +465,7 @@ class Estimator:
         built = self._get_built(ModeKeys.PREDICT, input_fn)
         sess = built.session
         self._restore_or_init(built, checkpoint_path, ModeKeys.PREDICT)
-        sess.run(built.local_init_op)
+        sess.run(built.local_init_op, built.scaffold.local_init_feed_dict)
         preds = built.predictions
         if predict_keys is not None:
             if not isinstance(preds, dict):

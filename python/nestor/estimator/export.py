@@ -70,22 +70,104 @@ class TensorServingInputReceiver(collections.namedtuple("TensorServingInputRecei
         return super().__new__(cls, features, _as_dict(receiver_tensors, "input"), receiver_tensors_alternatives)
 
 
+def _placeholder_like(t: Any, default_batch_size: Optional[int], name: str) -> Tensor:
+    """A placeholder of t's dtype (a Tensor or an array), shaped `[default_batch_size] + shape[1:]`."""
+    from ..ops import core_ops
+    if isinstance(t, Tensor):
+        dt, shape = t.dtype, t.shape
+    else:
+        arr = np.asarray(t)
+        dt, shape = _dtypes.as_dtype(arr.dtype), _g.TensorShape(arr.shape)
+    dims = [default_batch_size] + (shape.as_list()[1:] if shape.rank else [])
+    return core_ops.placeholder(dt, dims if shape.rank is not None else None, name=name)
+
+
 def build_raw_serving_input_receiver_fn(features: Dict[str, Any], default_batch_size: Optional[int] = None
                                         ) -> Callable[[], ServingInputReceiver]:
     """A receiver fn with one placeholder per feature, shaped `[default_batch_size] + shape[1:]`
     of the given Tensors (or arrays) and of their dtypes."""
     def fn() -> ServingInputReceiver:
-        from ..ops import core_ops
-        phs = {}
-        for name, t in features.items():
-            if isinstance(t, Tensor):
-                dt, shape = t.dtype, t.shape
-            else:
-                arr = np.asarray(t)
-                dt, shape = _dtypes.as_dtype(arr.dtype), _g.TensorShape(arr.shape)
-            dims = [default_batch_size] + (shape.as_list()[1:] if shape.rank else [])
-            phs[name] = core_ops.placeholder(dt, dims if shape.rank is not None else None, name=name)
+        phs = {name: _placeholder_like(t, default_batch_size, name) for name, t in features.items()}
         return ServingInputReceiver(phs, phs)
+    return fn
+
+
+def _check_receiver_part(tensors: Any, field: str) -> None:
+    """TF's check of a SupervisedInputReceiver's features/labels: a Tensor or a dict of str/int -> Tensor."""
+    from ..framework.sparse_tensor import SparseTensor
+    if tensors is None:
+        raise ValueError(f"{field}s must be defined.")
+    items = tensors.items() if isinstance(tensors, dict) else [(None, tensors)]
+    for key, t in items:
+        if key is not None and (isinstance(key, bool) or not isinstance(key, (str, int))):
+            raise ValueError(f"{field} keys must be strings or ints: {key!r}.")
+        if not isinstance(t, (Tensor, SparseTensor)):
+            raise ValueError(f"{field}{'' if key is None else ' ' + str(key)} must be a Tensor or SparseTensor; "
+                             f"got {t!r}.")
+
+
+class SupervisedInputReceiver(collections.namedtuple("SupervisedInputReceiver",
+                                                     ["features", "labels", "receiver_tensors"])):
+    """What a training/eval input receiver fn returns: the model_fn's features and labels and
+    the tensors a client feeds (TensorFlow's `export.SupervisedInputReceiver`).
+
+    `features` and `labels` are Tensors or dicts of them (keys str or int); a single
+    `receiver_tensors` Tensor is named `input`.
+
+    Raises:
+      ValueError: a part is missing, a key is not a string (int for features/labels), or a
+        value is not a Tensor.
+    """
+
+    def __new__(cls, features: Any, labels: Any, receiver_tensors: Any) -> "SupervisedInputReceiver":
+        _check_receiver_part(features, "feature")
+        _check_receiver_part(labels, "label")
+        rec = _as_dict(receiver_tensors, "input")
+        if not rec:
+            raise ValueError("receiver_tensors must be defined.")
+        for k, v in rec.items():
+            if not isinstance(k, str) or not isinstance(v, Tensor):
+                raise ValueError(f"receiver_tensors keys must be strings and values Tensors; got {k!r}: {v!r}")
+        return super().__new__(cls, features, labels, rec)
+
+
+def build_raw_supervised_input_receiver_fn(features: Any, labels: Any, default_batch_size: Optional[int] = None
+                                           ) -> Callable[[], SupervisedInputReceiver]:
+    """A receiver fn with a placeholder for every feature and label, passed through to the
+    model_fn as they are (`tf.estimator.experimental.build_raw_supervised_input_receiver_fn`).
+
+    Each placeholder has the dtype of the given Tensor (or array) and the shape
+    `[default_batch_size] + shape[1:]`. A dict gets one placeholder per key (named by the
+    key); a single Tensor is fed as `input` (features) or `label` (labels).
+
+    Args:
+      features: a Tensor (or array), or a dict of str -> Tensor, of the model's features.
+      labels: a Tensor (or array), or a dict of str -> Tensor, of the labels.
+      default_batch_size: the batch dimension of every placeholder (None: any batch size).
+
+    Returns:
+      A function of no arguments returning a `SupervisedInputReceiver` whose
+      `receiver_tensors` hold the feature and label placeholders together.
+
+    Raises:
+      ValueError: if `features` and `labels` have a key in common.
+    """
+    feat_keys = list(features) if isinstance(features, dict) else ["input"]
+    label_keys = list(labels) if isinstance(labels, dict) else ["label"]
+    overlap = set(feat_keys) & set(label_keys)
+    if overlap:
+        raise ValueError(f"Features and labels must have distinct keys. Found overlapping keys: {overlap}")
+
+    def fn() -> SupervisedInputReceiver:
+        def placeholders(part: Any, single: str) -> Any:
+            if isinstance(part, dict):
+                phs = {k: _placeholder_like(t, default_batch_size, k) for k, t in part.items()}
+                return phs, phs
+            ph = _placeholder_like(part, default_batch_size, single)
+            return ph, {single: ph}
+        feats, feat_rec = placeholders(features, "input")
+        labs, label_rec = placeholders(labels, "label")
+        return SupervisedInputReceiver(feats, labs, {**feat_rec, **label_rec})
     return fn
 
 

@@ -29,7 +29,8 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
 
     TRAIN needs `loss` and `train_op`; EVAL needs `loss`; PREDICT needs `predictions`.
     `loss` must be a scalar float Tensor; `predictions` a Tensor or a dict of Tensors;
-    `eval_metric_ops` a dict of `(value, update_op)` pairs.
+    `eval_metric_ops` a dict of `(value, update_op)` pairs; `scaffold` a `tf.train.Scaffold`
+    (a default one when None).
 
     Raises:
       ValueError / TypeError: naming the missing or malformed field.
@@ -69,6 +70,10 @@ class EstimatorSpec(collections.namedtuple("EstimatorSpec", _FIELDS)):
                                   f"predictions[{k!r}]")
             else:
                 _check_tensor(predictions, "predictions")
+        from ..train.scaffold import Scaffold
+        scaffold = scaffold if scaffold is not None else Scaffold()
+        if not isinstance(scaffold, Scaffold):
+            raise TypeError(f"scaffold must be tf.train.Scaffold. Given: {scaffold!r}")
         eval_metric_ops = dict(eval_metric_ops or {})
         for k, v in eval_metric_ops.items():
             if not (isinstance(v, tuple) and len(v) == 2):

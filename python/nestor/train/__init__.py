@@ -22,3 +22,5 @@ from ..estimator.hooks import (CheckpointSaverHook, CheckpointSaverListener, Fee
                                GlobalStepWaiterHook, LoggingTensorHook, NanLossDuringTrainingError, NanTensorHook,
                                SecondOrStepTimer, SessionRunArgs, SessionRunContext, SessionRunHook,
                                SessionRunValues, StepCounterHook, StopAtStepHook, SummarySaverHook)
+from ..estimator.profiler_hook import ProfilerHook  # noqa: E402,F401
+from .scaffold import Scaffold  # noqa: E402,F401
