@@ -4,7 +4,7 @@ session for each element (or batch), as tf.data runs its traced functions."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, List
+from typing import Any, Callable, Iterator, List
 
 import numpy as np
 
@@ -44,14 +44,17 @@ class TracedFunction:
             out = call(fn, phs)
         self._inputs: List[Tensor] = st.flatten(phs)
         self._outputs = _check_outputs(out)
+        self._fetches: List[Tensor] = []
+        _collect(self._outputs, self._fetches)
         self._session = Session(graph=self._graph, config=ConfigProto(device="cpu"))
+        self._run = self._session.make_callable(self._fetches, self._inputs)  # ~5x less overhead than run()
         self._lock = threading.Lock()  # one run at a time (map's worker threads share the session)
 
     def __call__(self, elem: Any) -> Any:
-        feed = {p: _feedable(v, p) for p, v in zip(self._inputs, st.flatten(elem))}
+        args = [_feedable(v, p) for p, v in zip(self._inputs, st.flatten(elem))]
         with self._lock:
-            out = self._session.run(self._outputs, feed)
-        return _to_numpy(out)
+            values = self._run(*args)
+        return _rebuild(self._outputs, iter(values))
 
 
 def _check_outputs(out: Any) -> Any:
@@ -72,14 +75,29 @@ def _feedable(v: Any, p: Tensor) -> Any:
     return v
 
 
-def _to_numpy(out: Any) -> Any:
+def _collect(out: Any, fetches: List[Tensor]) -> None:
+    """The tensors to fetch for a checked output structure (a SparseTensor's three parts)."""
     if isinstance(out, dict):
-        return {k: _to_numpy(v) for k, v in out.items()}
-    if isinstance(out, SparseTensorValue):
-        return _sparse_rows(out)
+        for v in out.values():
+            _collect(v, fetches)
+    elif isinstance(out, tuple):
+        for v in out:
+            _collect(v, fetches)
+    elif isinstance(out, Tensor):
+        fetches.append(out)
+    else:
+        fetches.extend([out.indices, out.values, out.dense_shape])
+
+
+def _rebuild(out: Any, values: Iterator[Any]) -> Any:
+    """`out`'s structure with the fetched numpy values (sparse ones as per-example lists)."""
+    if isinstance(out, dict):
+        return {k: _rebuild(v, values) for k, v in out.items()}
     if isinstance(out, tuple):
-        return tuple(_to_numpy(v) for v in out)
-    return out
+        return tuple(_rebuild(v, values) for v in out)
+    if isinstance(out, Tensor):
+        return next(values)
+    return _sparse_rows(SparseTensorValue(next(values), next(values), next(values)))
 
 
 def _sparse_rows(v: SparseTensorValue) -> np.ndarray:
