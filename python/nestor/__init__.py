@@ -35,7 +35,12 @@ from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.state_ops import *  # noqa: F401,F403
 from .ops.feature_ops import *  # noqa: F401,F403
 from .ops.check_ops import *  # noqa: F401,F403
+from .ops.composite_array_ops import *  # noqa: F401,F403
+from .ops.composite_math_ops import *  # noqa: F401,F403
+from .ops.composite_math_ops import confusion_matrix_v1 as confusion_matrix  # noqa: F401
+from .ops.control_flow_ops import *  # noqa: F401,F403
 from . import math, nn, train  # noqa: E402
+from . import linalg  # noqa: E402
 from . import data, summary  # noqa: E402
 from . import metrics  # noqa: E402
 from . import layers, losses  # noqa: E402

@@ -1,0 +1,8 @@
+"""`nestor.linalg`: the linear-algebra names nestor has (`tf.linalg`): `matmul`, `norm` and
+`l2_normalize`."""
+from __future__ import annotations
+
+from .ops.composite_math_ops import l2_normalize, norm
+from .ops.math_ops import matmul
+
+__all__ = ["matmul", "norm", "l2_normalize"]
