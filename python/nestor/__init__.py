@@ -35,6 +35,8 @@ from .ops.clip_ops import *  # noqa: F401,F403
 from .ops.state_ops import *  # noqa: F401,F403
 from .ops.feature_ops import *  # noqa: F401,F403
 from .ops.check_ops import *  # noqa: F401,F403
+from .ops.scan_ops import *  # noqa: F401,F403
+from .ops.nd_ops import *  # noqa: F401,F403
 from .ops.composite_array_ops import *  # noqa: F401,F403
 from .ops.composite_math_ops import *  # noqa: F401,F403
 from .ops.composite_math_ops import confusion_matrix_v1 as confusion_matrix  # noqa: F401

@@ -10,5 +10,6 @@ for _m in (activation_ops, math_ops, reduction_ops, nn_ops, array_ops, sparse_op
     for _n in getattr(_m, "__nn__", []):
         globals()[_n] = getattr(_m, _n)
 del _m, _n
+from .ops.top_k_ops import in_top_k_v1 as in_top_k, top_k  # noqa: E402,F401
 from .ops.composite_math_ops import l2_normalize  # noqa: E402,F401
 from .ops.composite_nn_ops import batch_normalization, weighted_cross_entropy_with_logits  # noqa: E402,F401
