@@ -12,9 +12,7 @@ import copy
 import inspect
 import logging
 import os
-import re
 import tempfile
-import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
@@ -23,6 +21,7 @@ from .. import checkpoint as _ckpt
 from .. import errors
 from ..framework import graph as _g
 from ..framework.session import ConfigProto, Session
+from .evaluation import run_evaluation
 from .input_source import InputSource, dataset_signature
 from .model_fn import EstimatorSpec, ModeKeys
 from .run_config import RunConfig
@@ -361,76 +360,11 @@ class Estimator:
           A dict of the model_fn's eval_metric_ops values plus `loss` and `global_step`;
           the same values are written as summaries to `eval_dir(name)`.
         """
-        from .. import summary as _summary
-        from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues
         if steps is not None and steps <= 0:
             raise ValueError(f"Must specify steps > 0, given: {steps}")
         built = self._get_built(ModeKeys.EVAL, input_fn)
-        sess = built.session
         ckpt = self._restore_or_init(built, checkpoint_path, ModeKeys.EVAL)
-        sess.run(built.local_init_op, built.scaffold.local_init_feed_dict)
-        all_hooks = list(hooks or []) + list(built.spec.evaluation_hooks)
-        with built.graph.as_default():
-            for h in all_hooks:
-                h.begin()
-            for h in all_hooks:
-                h.after_create_session(sess, None)
-        source = built.source
-        done = 0
-        try:
-            while steps is None or done < steps:
-                if not all_hooks and source.can_stack:
-                    k = 1000 if steps is None else min(1000, steps - done)
-                    feed, n = source.next_stacked(k)
-                    if feed is None:
-                        break
-                    if n == 1:
-                        sess.run(built.metric_update, {p: v[0] for p, v in feed.items()})
-                    else:
-                        sess.run_steps(built.metric_update, feed, steps=n)
-                    done += n
-                    continue
-                feed = source.next_feed()
-                if feed is None:
-                    break
-                ctx = SessionRunContext(SessionRunArgs(built.metric_update), sess)
-                args = [h.before_run(ctx) for h in all_hooks]
-                fetches = [built.metric_update] + [a.fetches if a is not None and a.fetches is not None else []
-                                                   for a in args]
-                fd = dict(feed)
-                for a in args:
-                    if a is not None and a.feed_dict:
-                        fd.update(a.feed_dict)
-                try:
-                    res = sess.run(fetches, fd)
-                except errors.OutOfRangeError:
-                    break
-                for h, a, r in zip(all_hooks, args, res[1:]):
-                    h.after_run(ctx, SessionRunValues(results=r if a is not None and a.fetches is not None else None,
-                                                      options=None, run_metadata=None))
-                done += 1
-                if ctx.stop_requested:
-                    break
-                if not source.feeds_data and steps is None:
-                    break  # tensors that are not fed: one batch
-        finally:
-            source.close()
-        values = sess.run(built.metric_values)
-        step = int(sess.run(built.global_step))
-        for h in all_hooks:
-            h.end(sess)
-        result: Dict[str, Any] = {k: v for k, v in values.items()}
-        result["global_step"] = np.int64(step)
-        _log.info("Saving dict for global step %d: %s", step,
-                  ", ".join(f"{k} = {v}" for k, v in sorted(result.items())))
-        writer = _summary.FileWriterCache.get(self.eval_dir(name))
-        scalars = {k: float(v) for k, v in result.items()
-                   if k != "global_step" and np.ndim(v) == 0 and np.issubdtype(np.asarray(v).dtype, np.number)}
-        _summary.write_scalars(writer, scalars, step)
-        if ckpt is not None:
-            _summary.write_text(writer, "checkpoint_path", ckpt, step)
-        writer.flush()
-        return result
+        return run_evaluation(built, steps, hooks, self.eval_dir(name), ckpt)
 
     # -- export
     def export_saved_model(self, export_dir_base: str, serving_input_receiver_fn: Callable[[], Any],
