@@ -6,6 +6,7 @@ import re
 import struct
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -534,7 +535,9 @@ def test_make_early_stopping_hook_schedule_and_errors(model, tmp_path):
 
 def test_stop_at_checkpoint_step_hook(model, tmp_path):
     est = FakeEstimator(tmp_path)
-    hooks = [H.CheckpointSaverHook(str(tmp_path), save_steps=2), es.make_stop_at_checkpoint_step_hook(est, 4, 0)]
+    est.config = types.SimpleNamespace(is_chief=False)  # a worker: it stops by the checkpoints the saver writes
+    hooks = [H.CheckpointSaverHook(str(tmp_path), save_steps=2),
+             tf.estimator.experimental.make_stop_at_checkpoint_step_hook(est, 4, 0)]
     sess, _ = run_loop(model, hooks)
     assert sess.run(model["gs"]) == 4
 

@@ -14,19 +14,17 @@ import collections
 import glob
 import operator
 import os
-import time
 from typing import Any, Callable, Dict, Iterator, Optional
 
 from .. import errors
 from .. import logging as _logging
-from ..checkpoint import checkpoint_step, latest_checkpoint
 from ..framework.tf_record import read_records
 from ..summary.proto import Event
 from .hooks import SecondOrStepTimer, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues
 from .hooks import _global_step_for, _scalar
 
 __all__ = ["make_early_stopping_hook", "stop_if_higher_hook", "stop_if_lower_hook", "stop_if_no_increase_hook",
-           "stop_if_no_decrease_hook", "make_stop_at_checkpoint_step_hook", "read_eval_metrics"]
+           "stop_if_no_decrease_hook", "read_eval_metrics"]
 
 _EVENT_FILE_GLOB_PATTERN = "events.out.tfevents.*"
 
@@ -204,38 +202,3 @@ def stop_if_no_decrease_hook(estimator: Any, metric_name: str, max_steps_without
     """Stops training once `metric_name` has not decreased for `max_steps_without_decrease` global steps."""
     return _stop_if_no_metric_improvement_hook(estimator, metric_name, max_steps_without_decrease, False, eval_dir,
                                                min_steps, run_every_secs, run_every_steps)
-
-
-class _StopAtCheckpointStepHook(SessionRunHook):
-    """Stops once the latest checkpoint in `model_dir` is at `last_step` or later."""
-
-    def __init__(self, model_dir: str, last_step: int, wait_after_file_check_secs: float = 30):
-        self._model_dir = model_dir
-        self._last_step = last_step
-        self._wait_after_file_check_secs = wait_after_file_check_secs
-
-    def begin(self) -> None:
-        self._global_step_tensor = _global_step_for("StopAtCheckpointStepHook")
-
-    def steps_until_next_request(self, global_step: int) -> Optional[int]:
-        return max(0, self._last_step - int(global_step) - 1)
-
-    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs:
-        return SessionRunArgs(self._global_step_tensor)
-
-    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
-        if _scalar(run_values.results) + 1 >= self._last_step:
-            ckpt = latest_checkpoint(self._model_dir)
-            step = checkpoint_step(ckpt) if ckpt else None
-            if step is not None and step >= self._last_step:
-                run_context.request_stop()
-            else:
-                time.sleep(self._wait_after_file_check_secs)
-
-
-def make_stop_at_checkpoint_step_hook(estimator: Any, last_step: int,
-                                      wait_after_file_check_secs: float = 30) -> SessionRunHook:
-    """A hook that stops once a checkpoint at `last_step` or later exists in `estimator.model_dir`
-    (for workers that must not outrun the chief; sleeps `wait_after_file_check_secs` between checks)."""
-    _check_estimator(estimator)
-    return _StopAtCheckpointStepHook(estimator.model_dir, last_step, wait_after_file_check_secs)
