@@ -41,6 +41,17 @@ def _as_dict(x: Any, default_key: str) -> Dict[str, Any]:
     return {default_key: x}
 
 
+def _receiver_tensors(receiver_tensors: Any) -> Dict[str, Tensor]:
+    """The receiver tensors as a dict name -> Tensor (one Tensor is named "input")."""
+    rec = _as_dict(receiver_tensors, "input")
+    if not rec:
+        raise ValueError("receiver_tensors must be defined.")
+    for k, v in rec.items():
+        if not isinstance(k, str) or not isinstance(v, Tensor):
+            raise ValueError(f"receiver_tensors keys must be strings and values Tensors; got {k!r}: {v!r}")
+    return rec
+
+
 class ServingInputReceiver(collections.namedtuple("ServingInputReceiver",
                                                   ["features", "receiver_tensors", "receiver_tensors_alternatives"])):
     """What a serving_input_receiver_fn returns: the features for the model_fn and the
@@ -50,12 +61,7 @@ class ServingInputReceiver(collections.namedtuple("ServingInputReceiver",
         if features is None:
             raise ValueError("features must be defined.")
         feats = features if isinstance(features, dict) else {"feature": features}
-        rec = _as_dict(receiver_tensors, "input")
-        if not rec:
-            raise ValueError("receiver_tensors must be defined.")
-        for k, v in rec.items():
-            if not isinstance(k, str) or not isinstance(v, Tensor):
-                raise ValueError(f"receiver_tensors keys must be strings and values Tensors; got {k!r}: {v!r}")
+        rec = _receiver_tensors(receiver_tensors)
         return super().__new__(cls, feats, rec, receiver_tensors_alternatives)
 
 
@@ -122,12 +128,7 @@ class SupervisedInputReceiver(collections.namedtuple("SupervisedInputReceiver",
     def __new__(cls, features: Any, labels: Any, receiver_tensors: Any) -> "SupervisedInputReceiver":
         _check_receiver_part(features, "feature")
         _check_receiver_part(labels, "label")
-        rec = _as_dict(receiver_tensors, "input")
-        if not rec:
-            raise ValueError("receiver_tensors must be defined.")
-        for k, v in rec.items():
-            if not isinstance(k, str) or not isinstance(v, Tensor):
-                raise ValueError(f"receiver_tensors keys must be strings and values Tensors; got {k!r}: {v!r}")
+        rec = _receiver_tensors(receiver_tensors)
         return super().__new__(cls, features, labels, rec)
 
 
