@@ -9,10 +9,13 @@ updates go to `tf.GraphKeys.UPDATE_OPS`. Regularizers for `kernel_regularizer=` 
 from __future__ import annotations
 
 from .base import InputSpec, Layer
+from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, MaxPool2D, MaxPooling2D,
+                            average_pooling2d, conv2d, max_pooling2d)
 from .core import Dense, Dropout, Embedding, Flatten, dense, dropout, flatten
 from .normalization import BatchNormalization, batch_normalization
 
 BatchNorm = BatchNormalization
 
 __all__ = ["Layer", "InputSpec", "Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "Embedding",
-           "BatchNormalization", "BatchNorm", "batch_normalization"]
+           "BatchNormalization", "BatchNorm", "batch_normalization", "Conv2D", "Convolution2D", "conv2d",
+           "MaxPooling2D", "MaxPool2D", "max_pooling2d", "AveragePooling2D", "AvgPool2D", "average_pooling2d"]
