@@ -101,12 +101,9 @@ void tensor_scatter(KernelCtx& ctx) {
   const Tensor& t = ctx.input(0);
   const Tensor& idx = ctx.input(1);  // host memory
   const Tensor& upd = ctx.input(2);
-  const nd::Plan pl = nd::plan(ctx, t.dims(), idx.dims(), 0, "tensor");
-  nd::check_updates(ctx, pl, upd);
-  if (upd.dtype() != t.dtype())
-    ctx.fail(Code::kInvalidArgument, "updates must have the dtype of tensor (", dtype_name(t.dtype()), "), got ",
-             dtype_name(upd.dtype()));
-  const std::vector<int64_t> off = nd::offsets(ctx, pl, idx, t.dims(), 0, "tensor");
+  const auto checked = nd::tensor_scatter_plan(ctx, t, idx, upd);
+  const nd::Plan& pl = checked.first;
+  const std::vector<int64_t>& off = checked.second;
   CudaBackend& be = CudaBackend::of(ctx);
   Tensor& o = ctx.allocate_output(0, t.dtype(), t.dims());
   if (o.num_elements() == 0) return;

@@ -209,10 +209,9 @@ NESTOR_OP("conv2d")
 NESTOR_OP("conv2d_backprop_input")
     .shape([](ShapeCtx& c) { backprop_shape(c, 0); })
     .grad([](GradCtx& g) {
-      Output x = g.input(0), f = g.input(1), dy = g.input(2), ddx = g.grad(0);
+      Output f = g.input(1), dy = g.input(2), ddx = g.grad(0);
       g.set_grad(1, g.op("conv2d_backprop_filter", {ddx, f, dy}, window_of(g)));
       g.set_grad(2, g.op("conv2d", {ddx, f}, window_of(g)));
-      (void)x;
     })
     .cpu([](KernelCtx& ctx) {
       const Tensor& x = ctx.input(0);

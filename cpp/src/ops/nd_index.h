@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nestor/op.h"
@@ -123,6 +124,20 @@ void check_updates(const Ctx& c, const Plan& pl, const Tensor& updates) {
   if (updates.dims() != pl.out_dims)
     c.fail(Code::kInvalidArgument, "updates must have shape ", dims_str(pl.out_dims),
            " (indices.shape[:-1] + shape[depth:]), got ", dims_str(updates.dims()));
+}
+
+// tensor_scatter_nd_*'s checks of (tensor, indices, updates): the plan and every index row's
+// offset in tensor.
+template <typename Ctx>
+std::pair<Plan, std::vector<int64_t>> tensor_scatter_plan(const Ctx& c, const Tensor& t, const Tensor& idx,
+                                                          const Tensor& updates) {
+  Plan pl = plan(c, t.dims(), idx.dims(), 0, "tensor");
+  check_updates(c, pl, updates);
+  if (updates.dtype() != t.dtype())
+    c.fail(Code::kInvalidArgument, "updates must have the dtype of tensor (", dtype_name(t.dtype()), "), got ",
+           dtype_name(updates.dtype()));
+  std::vector<int64_t> off = offsets(c, pl, idx, t.dims(), 0, "tensor");
+  return {std::move(pl), std::move(off)};
 }
 
 // scatter_nd's shape input: a vector of non-negative dims.

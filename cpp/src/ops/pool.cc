@@ -58,6 +58,22 @@ void for_outputs(KernelCtx& ctx, const ConvGeom& g, F&& fn) {
   }, std::max<int64_t>(1, 32768 / std::max<int64_t>(g.ow * g.c * g.kh * g.kw, 1)));
 }
 
+// For the gradients: zeroes dx (shaped as input 0), then runs fn(b, window, dy row of the
+// output pixel, dx) over every output pixel. Images run in parallel; the windows of one image
+// overlap, so each image's pixels run in order on one thread.
+template <typename T, typename F>
+void scatter_windows(KernelCtx& ctx, const ConvGeom& g, const Tensor& dy, Tensor& dx, F&& fn) {
+  const T* pdy = dy.data<T>();
+  T* pdx = dx.data<T>();
+  std::fill(pdx, pdx + dx.num_elements(), T(0));
+  ops::parallel_elems(ctx, g.n, [&](int64_t s, int64_t e) {
+    for (int64_t b = s; b < e; ++b)
+      for (int64_t oy = 0; oy < g.oh; ++oy)
+        for (int64_t ox = 0; ox < g.ow; ++ox)
+          fn(b, window_at(g, oy, ox), pdy + ((b * g.oh + oy) * g.ow + ox) * g.c, pdx);
+  }, 1);
+}
+
 // Input offset of the first maximum of channel ci in window w of image b.
 template <typename T>
 int64_t argmax_in(const ConvGeom& g, const T* x, int64_t b, const Window& w, int64_t ci) {
@@ -100,8 +116,7 @@ NESTOR_OP("max_pool")
       });
     });
 
-// dx: zeros, dy of each output pixel added at its window's first maximum. Images run in
-// parallel (windows of one image overlap).
+// dx: zeros, dy of each output pixel added at its window's first maximum.
 NESTOR_OP("max_pool_grad")
     .shape([](ShapeCtx& c) { pool_shape(c, 2); })
     .no_grad()
@@ -115,18 +130,9 @@ NESTOR_OP("max_pool_grad")
       NESTOR_DISPATCH_FLOAT(x.dtype(), "max_pool_grad", [&] {
         using T = scalar_t;
         const T* px = x.data<T>();
-        const T* pdy = dy.data<T>();
-        T* pdx = dx.data<T>();
-        std::fill(pdx, pdx + dx.num_elements(), T(0));
-        ops::parallel_elems(ctx, g.n, [&](int64_t s, int64_t e) {
-          for (int64_t b = s; b < e; ++b)
-            for (int64_t oy = 0; oy < g.oh; ++oy)
-              for (int64_t ox = 0; ox < g.ow; ++ox) {
-                Window w = window_at(g, oy, ox);
-                const T* d = pdy + ((b * g.oh + oy) * g.ow + ox) * g.c;
-                for (int64_t ci = 0; ci < g.c; ++ci) pdx[argmax_in(g, px, b, w, ci)] += d[ci];
-              }
-        }, 1);
+        scatter_windows<T>(ctx, g, dy, dx, [&](int64_t b, const Window& w, const T* d, T* pdx) {
+          for (int64_t ci = 0; ci < g.c; ++ci) pdx[argmax_in(g, px, b, w, ci)] += d[ci];
+        });
       });
     });
 
@@ -169,23 +175,14 @@ NESTOR_OP("avg_pool_grad")
       if (dx.num_elements() == 0) return;
       NESTOR_DISPATCH_FLOAT(x.dtype(), "avg_pool_grad", [&] {
         using T = scalar_t;
-        const T* pdy = dy.data<T>();
-        T* pdx = dx.data<T>();
-        std::fill(pdx, pdx + dx.num_elements(), T(0));
-        ops::parallel_elems(ctx, g.n, [&](int64_t s, int64_t e) {
-          for (int64_t b = s; b < e; ++b)
-            for (int64_t oy = 0; oy < g.oh; ++oy)
-              for (int64_t ox = 0; ox < g.ow; ++ox) {
-                Window w = window_at(g, oy, ox);
-                const T* d = pdy + ((b * g.oh + oy) * g.ow + ox) * g.c;
-                T count = static_cast<T>((w.y1 - w.y0) * (w.x1 - w.x0));
-                for (int64_t iy = w.y0; iy < w.y1; ++iy)
-                  for (int64_t ix = w.x0; ix < w.x1; ++ix) {
-                    T* o = pdx + ((b * g.h + iy) * g.w + ix) * g.c;
-                    for (int64_t ci = 0; ci < g.c; ++ci) o[ci] += d[ci] / count;
-                  }
-              }
-        }, 1);
+        scatter_windows<T>(ctx, g, dy, dx, [&](int64_t b, const Window& w, const T* d, T* pdx) {
+          T count = static_cast<T>((w.y1 - w.y0) * (w.x1 - w.x0));
+          for (int64_t iy = w.y0; iy < w.y1; ++iy)
+            for (int64_t ix = w.x0; ix < w.x1; ++ix) {
+              T* o = pdx + ((b * g.h + iy) * g.w + ix) * g.c;
+              for (int64_t ci = 0; ci < g.c; ++ci) o[ci] += d[ci] / count;
+            }
+        });
       });
     });
 

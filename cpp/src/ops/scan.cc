@@ -113,10 +113,7 @@ NESTOR_OP("cumprod_grad")
     .cpu([](KernelCtx& ctx) {
       const Tensor& x = ctx.input(0);
       const Tensor& dy = ctx.input(1);
-      if (dy.dims() != x.dims())
-        ctx.fail(Code::kInvalidArgument, "dy of shape ", dims_str(dy.dims()), " does not match x of shape ",
-                 dims_str(x.dims()));
-      const scan::Layout l = scan::layout(ctx, x, ctx.input(2));
+      const scan::Layout l = scan::grad_layout(ctx, x, dy, ctx.input(2));
       Tensor& o = ctx.allocate_output(0, x.dtype(), x.dims());
       if (o.num_elements() == 0) return;
       const bool exclusive = ctx.attr_or<bool>("exclusive", false), reverse = ctx.attr_or<bool>("reverse", false);

@@ -44,6 +44,14 @@ inline Layout layout(const KernelCtx& ctx, const Tensor& x, const Tensor& axis_t
   return l;
 }
 
+// cumprod_grad's layout: as `layout`, after checking that dy has x's dims.
+inline Layout grad_layout(const KernelCtx& ctx, const Tensor& x, const Tensor& dy, const Tensor& axis_t) {
+  if (dy.dims() != x.dims())
+    ctx.fail(Code::kInvalidArgument, "dy of shape ", dims_str(dy.dims()), " does not match x of shape ",
+             dims_str(x.dims()));
+  return layout(ctx, x, axis_t);
+}
+
 // a + b and a * b; integers in two's complement (wrapping), floats as they are.
 template <typename T>
 NESTOR_HOST_DEVICE inline T add(T a, T b) {

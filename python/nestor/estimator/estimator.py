@@ -331,10 +331,7 @@ class Estimator:
                         saver=built.saver, listeners=list(saving_listeners or [])))
                 if last_step is not None:
                     all_hooks.append(_hooks.StopAtStepHook(last_step=last_step))
-                for h in all_hooks:
-                    h.begin()
-                for h in all_hooks:
-                    h.after_create_session(sess, None)
+            _hooks.start_hooks(all_hooks, built.graph, sess)
             from .training_loop import run_training
             with built.graph.as_default():
                 final = run_training(sess, spec.train_op, spec.loss, built.global_step, all_hooks, built.source,
@@ -395,7 +392,7 @@ class Estimator:
         Yields:
           dicts of numpy values (or arrays when the model_fn's predictions is one Tensor).
         """
-        from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues
+        from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues, start_hooks
         built = self._get_built(ModeKeys.PREDICT, input_fn)
         sess = built.session
         self._restore_or_init(built, checkpoint_path, ModeKeys.PREDICT)
@@ -410,11 +407,7 @@ class Estimator:
                 raise ValueError(f"Expected to run at least one output from {sorted(preds)}, provided {keys}.")
             preds = {k: preds[k] for k in keys}
         all_hooks = list(hooks or []) + list(built.spec.prediction_hooks)
-        with built.graph.as_default():
-            for h in all_hooks:
-                h.begin()
-            for h in all_hooks:
-                h.after_create_session(sess, None)
+        start_hooks(all_hooks, built.graph, sess)
         source = built.source
         try:
             while True:

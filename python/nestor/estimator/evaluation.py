@@ -28,15 +28,11 @@ def run_evaluation(built: Any, steps: Optional[int], hooks: Optional[Sequence[An
       The metric values plus `loss` and `global_step`.
     """
     from .. import summary as _summary
-    from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues
+    from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues, start_hooks
     sess = built.session
     sess.run(built.local_init_op, built.scaffold.local_init_feed_dict)
     all_hooks = list(hooks or []) + list(built.spec.evaluation_hooks)
-    with built.graph.as_default():
-        for h in all_hooks:
-            h.begin()
-        for h in all_hooks:
-            h.after_create_session(sess, None)
+    start_hooks(all_hooks, built.graph, sess)
     source = built.source
     done = 0
     try:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import collections
 import sys
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -108,6 +108,15 @@ class SessionRunHook:
         The base class answers None (unknown), so the hook is driven every step.
         """
         return None
+
+
+def start_hooks(hooks: Sequence[SessionRunHook], graph: Any, session: Any) -> None:
+    """`begin()` every hook in `graph`, then `after_create_session(session, None)` every hook."""
+    with graph.as_default():
+        for h in hooks:
+            h.begin()
+        for h in hooks:
+            h.after_create_session(session, None)
 
 
 def _as_graph_element(obj: Any) -> Any:

@@ -6,10 +6,9 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from .. import dtypes as _dtypes
-from .. import initializers as _init
 from ..framework.graph import Tensor, TensorShape
 from .base import Layer
+from .core import _KernelBiasLayer
 
 __all__ = ["Conv2D", "Convolution2D", "conv2d", "MaxPooling2D", "MaxPool2D", "max_pooling2d",
            "AveragePooling2D", "AvgPool2D", "average_pooling2d"]
@@ -52,7 +51,7 @@ def _out_size(size: Optional[int], k: int, s: int, padding: str) -> Optional[int
     return -(-size // s) if padding == "SAME" else max((size - k) // s + 1, 0)
 
 
-class Conv2D(Layer):
+class Conv2D(_KernelBiasLayer):
     """2-D convolution layer: `outputs = activation(conv2d(inputs, kernel) + bias)`.
 
     Variables `<scope>/kernel` [kernel_h, kernel_w, in_channels, filters] and `<scope>/bias`
@@ -91,42 +90,19 @@ class Conv2D(Layer):
         self.padding = _padding(padding)
         self.data_format = data_format
         self.dilation_rate = (1, 1)
-        self.activation = activation
-        self.use_bias = use_bias
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer if bias_initializer is not None else _init.zeros_initializer()
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
-        self.kernel: Any = None
-        self.bias: Any = None
+        self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                               bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape: TensorShape) -> None:
         if input_shape.rank != 4 or input_shape.as_list()[-1] is None:
             raise ValueError(f"Conv2D needs 4-D inputs [batch, height, width, channels] with a known channel "
                              f"dimension, got shape {input_shape}")
-        if self._dtype is None:
-            self._dtype = _dtypes.float32
-        cin = int(input_shape.as_list()[-1])
-        self.kernel = self.add_weight("kernel", shape=[*self.kernel_size, cin, self.filters],
-                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", shape=[self.filters], initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-        self.built = True
+        self._build_kernel_bias([*self.kernel_size, int(input_shape.as_list()[-1]), self.filters], self.filters)
 
     def call(self, inputs: Tensor) -> Tensor:
-        from ..ops import conv_ops, core_ops, nn_ops
-        if inputs.dtype != self._dtype:
-            inputs = core_ops.cast(inputs, self._dtype)
-        outputs = conv_ops.conv2d(inputs, self.kernel, [1, *self.strides, 1], self.padding)
-        if self.use_bias:
-            outputs = nn_ops.bias_add(outputs, self.bias)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        from ..ops import conv_ops
+        outputs = conv_ops.conv2d(self._cast_input(inputs), self.kernel, [1, *self.strides, 1], self.padding)
+        return self._bias_and_activation(outputs)
 
     def compute_output_shape(self, input_shape: Any) -> TensorShape:
         n, h, w, _ = TensorShape(input_shape).as_list()

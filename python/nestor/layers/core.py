@@ -26,7 +26,51 @@ def _training_value(training: Any) -> Any:
     return t
 
 
-class Dense(Layer):
+class _KernelBiasLayer(Layer):
+    """A layer with a `kernel`, an optional `bias` and an activation: `activation(f(x, kernel) + bias)`.
+
+    Holds the arguments the kernel layers share, makes the two variables and applies the
+    bias and activation; subclasses give the kernel's shape and `f`.
+    """
+
+    def _init_kernel_bias(self, activation: Optional[Callable[[Tensor], Tensor]], use_bias: bool,
+                          kernel_initializer: Any, bias_initializer: Any, kernel_regularizer: Any,
+                          bias_regularizer: Any, kernel_constraint: Any, bias_constraint: Any) -> None:
+        self.activation = activation
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer if bias_initializer is not None else _init.zeros_initializer()
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.bias_constraint = bias_constraint
+        self.kernel: Any = None
+        self.bias: Any = None
+
+    def _build_kernel_bias(self, kernel_shape: Any, units: int) -> None:
+        if self._dtype is None:  # integer inputs: float32 variables, inputs cast in call()
+            self._dtype = _dtypes.float32
+        self.kernel = self.add_weight("kernel", shape=list(kernel_shape), initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", shape=[units], initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        self.built = True
+
+    def _cast_input(self, inputs: Tensor) -> Tensor:
+        from ..ops import core_ops
+        return core_ops.cast(inputs, self._dtype) if inputs.dtype != self._dtype else inputs
+
+    def _bias_and_activation(self, outputs: Tensor) -> Tensor:
+        from ..ops import nn_ops
+        if self.use_bias:
+            outputs = nn_ops.bias_add(outputs, self.bias)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+
+class Dense(_KernelBiasLayer):
     """Densely-connected layer: `outputs = activation(inputs @ kernel + bias)`.
 
     Variables `<scope>/kernel` [in, units] and `<scope>/bias` [units]. Inputs of rank > 2
@@ -55,35 +99,18 @@ class Dense(Layer):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or int(units) <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = activation
-        self.use_bias = use_bias
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer if bias_initializer is not None else _init.zeros_initializer()
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
-        self.kernel: Any = None
-        self.bias: Any = None
+        self._init_kernel_bias(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                               bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape: TensorShape) -> None:
         if input_shape.rank is None or input_shape.rank < 1 or input_shape.as_list()[-1] is None:
             raise ValueError(f"The last dimension of the inputs to `Dense` should be defined. Found `None`. "
                              f"(input shape {input_shape})")
-        if self._dtype is None:  # integer inputs: float32 variables, inputs cast in call()
-            self._dtype = _dtypes.float32
-        last = int(input_shape.as_list()[-1])
-        self.kernel = self.add_weight("kernel", shape=[last, self.units], initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", shape=[self.units], initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-        self.built = True
+        self._build_kernel_bias([int(input_shape.as_list()[-1]), self.units], self.units)
 
     def call(self, inputs: Tensor) -> Tensor:
-        from ..ops import core_ops, math_ops, nn_ops
-        if inputs.dtype != self._dtype:
-            inputs = core_ops.cast(inputs, self._dtype)
+        from ..ops import core_ops, math_ops
+        inputs = self._cast_input(inputs)
         rank = inputs.shape.rank
         if rank == 2:
             outputs = math_ops.matmul(inputs, self.kernel)
@@ -95,11 +122,7 @@ class Dense(Layer):
             outputs = core_ops.reshape(prod, array_ops.concat([lead, [self.units]], 0), name="Tensordot")
             if rank is not None:
                 outputs.set_shape(inputs.shape.as_list()[:-1] + [self.units])
-        if self.use_bias:
-            outputs = nn_ops.bias_add(outputs, self.bias)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return self._bias_and_activation(outputs)
 
     def compute_output_shape(self, input_shape: Any) -> TensorShape:
         s = TensorShape(input_shape)
