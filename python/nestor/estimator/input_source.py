@@ -89,7 +89,7 @@ class InputSource:
             self._signature = None
             leaves = flatten((features, labels))
             self._fixed_index = [i for i, v in enumerate(leaves) if _is_device_array(v)]
-            self._fixed: Optional[List[Any]] = None
+            self._fixed: Optional[Dict[Any, Any]] = None  # placeholder -> DeviceTensor, fed every step
             if self._fixed_index:
                 names = _leaf_names((features, labels))
                 for i in self._fixed_index:
@@ -131,7 +131,7 @@ class InputSource:
         """Takes the device arrays of `result` (same structure, dtypes and shapes as the one
         the placeholders were made for) as the values fed at every step."""
         leaves = flatten(_split(result, self._with_labels))
-        self._fixed = [_import(leaves[i], p.op.name) for i, p in zip(self._fixed_index, self.placeholders)]
+        self._fixed = {p: _import(leaves[i], p.op.name) for i, p in zip(self._fixed_index, self.placeholders)}
 
     def start(self, dataset: Any = None) -> None:
         """Starts producing batches from `dataset` (default: the one given at construction).
@@ -182,7 +182,7 @@ class InputSource:
         """The next batch as a feed dict, or None at the end of the data. Input that is not a
         Dataset never ends: its feed (the device arrays, or nothing) is the same every step."""
         if self._dataset is None:
-            return dict(zip(self.placeholders, self._fixed)) if self._fixed is not None else {}
+            return self._fixed if self._fixed is not None else {}  # callers copy before adding to it
         arrays, n = self._take(1)
         if arrays is None:
             return None
