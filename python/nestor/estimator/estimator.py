@@ -25,6 +25,7 @@ from .evaluation import run_evaluation
 from .input_source import InputSource, dataset_signature
 from .model_fn import EstimatorSpec, ModeKeys
 from .run_config import RunConfig
+from .session_run_hook import run_step, start_hooks
 
 _log = logging.getLogger("nestor")
 
@@ -331,7 +332,7 @@ class Estimator:
                         saver=built.saver, listeners=list(saving_listeners or [])))
                 if last_step is not None:
                     all_hooks.append(_hooks.StopAtStepHook(last_step=last_step))
-            _hooks.start_hooks(all_hooks, built.graph, sess)
+            start_hooks(all_hooks, built.graph, sess)
             from .training_loop import run_training
             with built.graph.as_default():
                 final = run_training(sess, spec.train_op, spec.loss, built.global_step, all_hooks, built.source,
@@ -392,7 +393,6 @@ class Estimator:
         Yields:
           dicts of numpy values (or arrays when the model_fn's predictions is one Tensor).
         """
-        from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues, start_hooks
         built = self._get_built(ModeKeys.PREDICT, input_fn)
         sess = built.session
         self._restore_or_init(built, checkpoint_path, ModeKeys.PREDICT)
@@ -414,17 +414,10 @@ class Estimator:
                 feed = source.next_feed()
                 if feed is None:
                     break
-                ctx = SessionRunContext(SessionRunArgs(preds), sess)
-                args = [h.before_run(ctx) for h in all_hooks]
-                fetches = [preds] + [a.fetches if a is not None and a.fetches is not None else [] for a in args]
                 try:
-                    res = sess.run(fetches, feed)
+                    out, ctx = run_step(sess, preds, feed, all_hooks)
                 except errors.OutOfRangeError:
                     break
-                for h, a, r in zip(all_hooks, args, res[1:]):
-                    h.after_run(ctx, SessionRunValues(results=r if a is not None and a.fetches is not None else None,
-                                                      options=None, run_metadata=None))
-                out = res[0]
                 if not yield_single_examples:
                     yield out
                 else:

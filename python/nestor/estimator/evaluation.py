@@ -28,7 +28,7 @@ def run_evaluation(built: Any, steps: Optional[int], hooks: Optional[Sequence[An
       The metric values plus `loss` and `global_step`.
     """
     from .. import summary as _summary
-    from .hooks import SessionRunArgs, SessionRunContext, SessionRunValues, start_hooks
+    from .session_run_hook import run_step, start_hooks
     sess = built.session
     sess.run(built.local_init_op, built.scaffold.local_init_feed_dict)
     all_hooks = list(hooks or []) + list(built.spec.evaluation_hooks)
@@ -51,21 +51,10 @@ def run_evaluation(built: Any, steps: Optional[int], hooks: Optional[Sequence[An
             feed = source.next_feed()
             if feed is None:
                 break
-            ctx = SessionRunContext(SessionRunArgs(built.metric_update), sess)
-            args = [h.before_run(ctx) for h in all_hooks]
-            fetches = [built.metric_update] + [a.fetches if a is not None and a.fetches is not None else []
-                                               for a in args]
-            fd = dict(feed)
-            for a in args:
-                if a is not None and a.feed_dict:
-                    fd.update(a.feed_dict)
             try:
-                res = sess.run(fetches, fd)
+                _, ctx = run_step(sess, built.metric_update, feed, all_hooks)
             except errors.OutOfRangeError:
                 break
-            for h, a, r in zip(all_hooks, args, res[1:]):
-                h.after_run(ctx, SessionRunValues(results=r if a is not None and a.fetches is not None else None,
-                                                  options=None, run_metadata=None))
             done += 1
             if ctx.stop_requested:
                 break

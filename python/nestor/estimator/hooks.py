@@ -20,15 +20,15 @@ method (or the base class's None) are driven every step.
 """
 from __future__ import annotations
 
-import collections
 import sys
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from .. import logging as _logging
 from ..framework import graph as _g
+from .session_run_hook import SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues
 
 __all__ = ["SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues", "SecondOrStepTimer",
            "LoggingTensorHook", "StopAtStepHook", "CheckpointSaverListener", "CheckpointSaverHook",
@@ -39,84 +39,6 @@ NEVER = sys.maxsize
 """`steps_until_next_request` answer of a hook that needs no step at all."""
 
 _MAX_TIMED_SKIP = 100  # the loop re-asks at least this often; time-based hooks never answer more
-
-
-class SessionRunArgs(collections.namedtuple("SessionRunArgs", ["fetches", "feed_dict", "options"])):
-    """What a hook adds to the next `session.run`: fetches (any nested structure), feeds, options."""
-
-    def __new__(cls, fetches: Any, feed_dict: Optional[Dict[Any, Any]] = None, options: Any = None):
-        return super().__new__(cls, fetches, feed_dict, options)
-
-
-class SessionRunValues(collections.namedtuple("SessionRunValues", ["results", "options", "run_metadata"])):
-    """The values of a hook's fetches (same structure as its `SessionRunArgs.fetches`)."""
-
-    def __new__(cls, results: Any, options: Any = None, run_metadata: Any = None):
-        return super().__new__(cls, results, options, run_metadata)
-
-
-class SessionRunContext:
-    """The `session.run` call a hook is called around; a hook may `request_stop()` there."""
-
-    def __init__(self, original_args: Any, session: Any):
-        self._original_args = original_args
-        self._session = session
-        self._stop_requested = False
-
-    @property
-    def original_args(self) -> Any:
-        """The `SessionRunArgs` of the loop's own call (the train fetches)."""
-        return self._original_args
-
-    @property
-    def session(self) -> Any:
-        """The session; hooks may `run` other fetches in it."""
-        return self._session
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether a hook asked to stop the loop after this step."""
-        return self._stop_requested
-
-    def request_stop(self) -> None:
-        """Asks the loop to stop after the current step."""
-        self._stop_requested = True
-
-
-class SessionRunHook:
-    """Base class of hooks that extend the training/evaluation loop; every method is optional."""
-
-    def begin(self) -> None:
-        """Called once before the session is used; the graph may still be modified."""
-
-    def after_create_session(self, session: Any, coord: Any) -> None:
-        """Called once the session is created and its variables initialized."""
-
-    def before_run(self, run_context: SessionRunContext) -> Optional[SessionRunArgs]:
-        """Called before each driven step; returns None or the fetches/feeds to add to it."""
-        return None
-
-    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
-        """Called after each driven step with the values of the fetches `before_run` asked for."""
-
-    def end(self, session: Any) -> None:
-        """Called at the end of the loop (not when it ends by an exception)."""
-
-    def steps_until_next_request(self, global_step: int) -> Optional[int]:
-        """nestor extension: how many upcoming steps this hook can miss (see the module doc).
-
-        The base class answers None (unknown), so the hook is driven every step.
-        """
-        return None
-
-
-def start_hooks(hooks: Sequence[SessionRunHook], graph: Any, session: Any) -> None:
-    """`begin()` every hook in `graph`, then `after_create_session(session, None)` every hook."""
-    with graph.as_default():
-        for h in hooks:
-            h.begin()
-        for h in hooks:
-            h.after_create_session(session, None)
 
 
 def _as_graph_element(obj: Any) -> Any:

@@ -12,22 +12,16 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
-
-import numpy as np
+from typing import Any, Optional, Sequence
 
 from .. import errors
+from .session_run_hook import run_step
 
 _log = logging.getLogger("nestor")
 
 # Upper bound of steps per native call: keeps time-based hooks (secs triggers) responsive
 # and the stacked input small.
 MAX_CHUNK = 100
-
-
-def _session_run_args(hook: Any, ctx: Any) -> Any:
-    args = hook.before_run(ctx)
-    return args
 
 
 class _Progress:
@@ -67,8 +61,6 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
     Returns the final global step. Raises whatever a hook or the session raises, after
     calling every hook's end() only on success (as TensorFlow's MonitoredSession).
     """
-    from .hooks import SessionRunContext, SessionRunValues, SessionRunArgs
-
     step = int(sess.run(global_step))
     progress = _Progress(step, last_step)
     train_fetches = [train_op, loss, global_step]
@@ -118,27 +110,11 @@ def run_training(sess: Any, train_op: Any, loss: Any, global_step: Any, hooks: S
             feed = source.next_feed() if source is not None else {}
             if feed is None:
                 break
-            ctx = SessionRunContext(SessionRunArgs(train_fetches), sess)
-            hook_args = [h.before_run(ctx) for h in hooks]
-            fetches: List[Any] = [train_fetches]
-            feed_dict: Dict[Any, Any] = dict(feed)
-            for a in hook_args:
-                fetches.append(a.fetches if a is not None and a.fetches is not None else [])
-                if a is not None and a.feed_dict:
-                    for kk, v in a.feed_dict.items():
-                        if kk in feed_dict:
-                            raise RuntimeError(f"Same tensor is fed by two hooks or a hook and the input: {kk}")
-                        feed_dict[kk] = v
             try:
-                results = sess.run(fetches, feed_dict=feed_dict)
+                (_, loss_v, gs), ctx = run_step(sess, train_fetches, feed, hooks)
             except errors.OutOfRangeError:
                 break
-            (_, loss_v, gs) = results[0]
-            for h, a, r in zip(hooks, hook_args, results[1:]):
-                h.after_run(ctx, SessionRunValues(results=r if (a is not None and a.fetches is not None) else None,
-                                                  options=None, run_metadata=None))
-            new_step = int(gs)
-            step = new_step
+            step = int(gs)
             progress.update(step, float(loss_v))
             if ctx.stop_requested:
                 stop = True

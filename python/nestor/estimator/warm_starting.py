@@ -5,10 +5,9 @@ import collections
 import logging
 import os
 import re
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional
 
 from .. import checkpoint as _ckpt
-from .. import errors
 from ..framework import variables as _vars
 
 _log = logging.getLogger("nestor")
