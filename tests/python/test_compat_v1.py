@@ -104,3 +104,25 @@ def test_app_run_calls_main_with_argv_and_exits_with_its_result():
                        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert r.returncode == 3, r.stderr
     assert r.stdout.strip() == "['x', '--y=1']"
+
+
+def test_compat_v1_math_has_tf1_argument_orders():
+    """tf.compat.v1.math.in_top_k is (predictions, targets, k) and confusion_matrix takes dtype
+    third, as in TF 2.15's compat.v1; tf.math keeps TF 2's orders. Reference: numpy."""
+    preds = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.2, 0.6]], np.float32)
+    targets = np.array([1, 2, 0], np.int32)
+    labels, guesses = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
+    cm_ref = np.zeros((3, 3), np.float64)
+    np.add.at(cm_ref, (labels, guesses), 1.0)
+    top2_ref = [t in np.argsort(-p)[:2] for p, t in zip(preds, targets)]
+    with tf.Graph().as_default():
+        v1 = tf.compat.v1.math
+        ops = [v1.in_top_k(preds, targets, 2), tf.math.in_top_k(targets, preds, 2),
+               v1.confusion_matrix(labels, guesses, 3, tf.float64), tf.math.confusion_matrix(labels, guesses, 3)]
+        assert v1.reduce_sum is tf.math.reduce_sum and "in_top_k" in dir(v1)
+        with tf.Session() as sess:
+            a, b, cm64, cm = sess.run(ops)
+    assert a.tolist() == top2_ref and b.tolist() == top2_ref
+    assert cm64.dtype == np.float64 and cm.dtype == np.int32
+    np.testing.assert_array_equal(cm64, cm_ref)
+    np.testing.assert_array_equal(cm, cm_ref)
