@@ -94,24 +94,42 @@ def test_conv2d_float32_and_strides_forms(device):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_conv2d_large_batch_spans_several_im2col_chunks():
-    # 40 images of 32x32x8 patches (3x3x8) are more than one 4M-element chunk.
-    x, f = rand(40, 32, 32, 8, seed=5), rand(3, 3, 8, 4, seed=6)
-    dy = rand(40, 32, 32, 4, seed=7)
+def np_conv2d_taps(x, f, dy, strides, padding):
+    """conv2d and both gradients in float64, one einsum per filter tap over the padded input."""
+    n, h, w, c = x.shape
+    kh, kw, _, oc = f.shape
+    (sh, sw) = strides
+    oh, ow, pt, pl = geometry(h, w, kh, kw, sh, sw, padding)
+    ph, pw = max((oh - 1) * sh + kh - h - pt, 0), max((ow - 1) * sw + kw - w - pl, 0)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (pt, ph), (pl, pw), (0, 0)))
+    y, gxp, gf = np.zeros((n, oh, ow, oc)), np.zeros_like(xp), np.zeros(f.shape)
+    for di in range(kh):
+        for dj in range(kw):
+            win = (slice(None), slice(di, di + sh * (oh - 1) + 1, sh), slice(dj, dj + sw * (ow - 1) + 1, sw))
+            y += np.einsum("nhwc,co->nhwo", xp[win], f[di, dj])
+            gxp[win] += np.einsum("nhwo,co->nhwc", dy, f[di, dj])
+            gf[di, dj] = np.einsum("nhwc,nhwo->co", xp[win], dy)
+    return y, gxp[:, pt:pt + h, pl:pl + w], gf
+
+
+@pytest.mark.parametrize("xs,fs,st,pad", [
+    ((40, 32, 32, 8), (3, 3, 8, 4), (1, 1), "SAME"),    # 45 patch tiles of 910 rows, across images
+    ((6, 21, 20, 32), (5, 5, 32, 8), (2, 1), "SAME"),   # tiles of 81 rows; an input-gradient tile is one image
+    ((5, 19, 17, 16), (4, 3, 16, 6), (3, 2), "VALID"),
+])
+def test_conv2d_spans_several_patch_tiles(xs, fs, st, pad):
+    x, f = rand(*xs, seed=5), rand(*fs, seed=6)
     with tf.Graph().as_default():
-        xt, ft, dyt = tf.constant(x), tf.constant(f), tf.constant(dy)
-        y = tf.nn.conv2d(xt, ft, 1, "SAME")
-        gx, gf = tf.gradients(y, [xt, ft], grad_ys=dyt)
+        xt, ft = tf.constant(x), tf.constant(f)
+        y = tf.nn.conv2d(xt, ft, [1, st[0], st[1], 1], pad)
+        dy = rand(*y.shape.as_list(), seed=7)
+        gx, gf = tf.gradients(y, [xt, ft], grad_ys=tf.constant(dy))
         with tf.Session() as s:
             yv, gxv, gfv = s.run([y, gx, gf])
-    np.testing.assert_allclose(yv, np_conv2d(x, f, (1, 1), "SAME"), rtol=1e-10)
-    # Linear in each operand: <dy, conv(x, f)> = <gx, x> = <gf, f>.
-    inner = np.sum(dy * yv)
-    np.testing.assert_allclose(np.sum(gxv * x), inner, rtol=1e-10)
-    np.testing.assert_allclose(np.sum(gfv * f), inner, rtol=1e-10)
-    # Filter gradient against its definition on one tap.
-    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    np.testing.assert_allclose(gfv[0, 2], np.einsum("nhwc,nhwo->co", xp[:, :32, 2:34], dy), rtol=1e-10)
+    y_ref, gx_ref, gf_ref = np_conv2d_taps(x, f, dy, st, pad)
+    np.testing.assert_allclose(yv, y_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gxv, gx_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gfv, gf_ref, rtol=1e-10, atol=1e-12)
 
 
 def test_conv2d_second_order_gradients():
@@ -187,6 +205,34 @@ def test_max_pool_ties_route_to_first_max(device):
     want = np.zeros((4, 4))
     want[1, 0], want[0, 3], want[2, 0], want[2, 2] = 1.0, 10.0, 100.0, 1000.0  # all-zero windows: first element
     np.testing.assert_array_equal(gxv[0, :, :, 0], want)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_max_pool_grad_many_channels_and_overlapping_windows(device):
+    """150 channels (the CPU kernel tracks maxima 64 channels at a time), overlapping 3x3
+    windows with stride 2 and ties: dy goes to each window's first maximum, per channel."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 4, size=(2, 7, 6, 150)).astype(np.float64)  # many ties
+    with tf.Graph().as_default():
+        xt = tf.constant(x)
+        y = tf.nn.max_pool2d(xt, 3, 2, "SAME")
+        dy = rng.standard_normal(y.shape.as_list())
+        (gx,) = tf.gradients(y, [xt], grad_ys=tf.constant(dy))
+        with tf.Session(config=tf.ConfigProto(device=device)) as s:
+            yv, gxv = s.run([y, gx])
+    np.testing.assert_array_equal(yv, np_pool(x, (3, 3), (2, 2), "SAME", "max"))
+    want = np.zeros_like(x)
+    oh, ow, pt, pl = geometry(7, 6, 3, 3, 2, 2, "SAME")
+    for b in range(2):
+        for i in range(oh):
+            for j in range(ow):
+                y0, x0 = max(i * 2 - pt, 0), max(j * 2 - pl, 0)
+                win = x[b, y0:min(i * 2 - pt + 3, 7), x0:min(j * 2 - pl + 3, 6)]
+                flat = win.reshape(-1, 150).argmax(axis=0)  # numpy: first maximum in row-major order
+                for ci in range(150):
+                    r, c = divmod(flat[ci], win.shape[1])
+                    want[b, y0 + r, x0 + c, ci] += dy[b, i, j, ci]
+    np.testing.assert_allclose(gxv, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("device", DEVICES)

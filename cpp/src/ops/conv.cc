@@ -2,8 +2,9 @@
 // filter, dy) and conv2d_backprop_filter(input, filter, dy) (input resp. filter only for its
 // shape), NHWC input, HWIO filter, float32/float64. The CPU kernels lower the convolution to
 // GEMMs over im2col patches: rows are output pixels, a row holds the (kh, kw, c) window
-// (zeros in the padding), so the filter read as a [kh*kw*c, oc] matrix multiplies it. The
-// patch buffer is built for a few images at a time (kColBudget elements).
+// (zeros in the padding), so the filter read as a [kh*kw*c, oc] matrix multiplies it. Each
+// pool thread builds a cache-sized tile of patch rows and multiplies it on its own (a
+// single-threaded GEMM), so the patches never go through memory.
 #include <algorithm>
 #include <vector>
 
@@ -19,8 +20,9 @@ using ops::WindowAttrs;
 using ops::check_dy;
 using ops::conv_geom;
 
-// Elements of im2col buffer per chunk of images (at least one image's patches are built).
-constexpr int64_t kColBudget = int64_t{1} << 22;
+// Elements of one thread's patch tile: small enough to stay in its core's cache between the
+// copy and the GEMM that reads it.
+constexpr int64_t kTileElems = int64_t{1} << 16;
 
 void conv_shape(ShapeCtx& c) {
   c.expect_inputs(2);
@@ -52,57 +54,50 @@ void conv_shape(ShapeCtx& c) {
   c.set_output(0, c.dtype(0), PartialShape(out));
 }
 
-// Images per im2col chunk.
-int64_t chunk_images(const ConvGeom& g) {
-  int64_t per = std::max<int64_t>(1, g.oh * g.ow * g.patch());
-  return std::max<int64_t>(1, kColBudget / per);
+// Output rows per tile (at least 16, so no tile's GEMM degenerates to a few rows).
+int64_t tile_rows(const ConvGeom& g) { return std::max<int64_t>(16, kTileElems / std::max<int64_t>(g.patch(), 1)); }
+
+// Calls fn(r, b, iy, line, kx0, kx1) for every (output row r in [r0, r1), ky) window line:
+// `line` = r's patch line ky (kw * c entries) relative to row r0, input row iy of image b (iy
+// outside the image: kx0 == kx1), in-bounds kx range [kx0, kx1), whose input pixels are one
+// contiguous run starting at x[b, iy, ix0 + kx0] (ix0 = the window's left column).
+template <typename F>
+void for_window_lines(const ConvGeom& g, int64_t r0, int64_t r1, F&& fn) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t ox = r % g.ow, oy = (r / g.ow) % g.oh, b = r / (g.ow * g.oh);
+    const int64_t ix0 = ox * g.sw - g.pad_l;
+    const int64_t kx0 = std::max<int64_t>(0, -ix0), kx1 = std::max(kx0, std::min<int64_t>(g.kw, g.w - ix0));
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = oy * g.sh - g.pad_t + ky;
+      const bool in = iy >= 0 && iy < g.h;
+      fn(((r - r0) * g.kh + ky) * g.kw * g.c, ((b * g.h + iy) * g.w + ix0) * g.c, in ? kx0 : 0, in ? kx1 : 0);
+    }
+  }
 }
 
-// col[(b - b0) * oh * ow + oy * ow + ox, (ky * kw + kx) * c + ci] = x[b, iy, ix, ci] (0 outside).
+// col[r - r0, (ky * kw + kx) * c + ci] = x[b, iy, ix, ci] (0 outside) for output rows r0..r1,
+// r = (b * oh + oy) * ow + ox.
 template <typename T>
-void im2col(KernelCtx& ctx, const ConvGeom& g, const T* x, int64_t b0, int64_t b1, T* col) {
-  const int64_t rows = (b1 - b0) * g.oh * g.ow, patch = g.patch();
-  ops::parallel_elems(ctx, rows, [&](int64_t s, int64_t e) {
-    for (int64_t r = s; r < e; ++r) {
-      int64_t ox = r % g.ow, oy = (r / g.ow) % g.oh, b = b0 + r / (g.ow * g.oh);
-      T* dst = col + r * patch;
-      for (int64_t ky = 0; ky < g.kh; ++ky) {
-        int64_t iy = oy * g.sh - g.pad_t + ky;
-        for (int64_t kx = 0; kx < g.kw; ++kx, dst += g.c) {
-          int64_t ix = ox * g.sw - g.pad_l + kx;
-          if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) {
-            std::fill(dst, dst + g.c, T(0));
-          } else {
-            const T* src = x + ((b * g.h + iy) * g.w + ix) * g.c;
-            std::copy(src, src + g.c, dst);
-          }
-        }
-      }
-    }
-  }, std::max<int64_t>(1, 32768 / std::max<int64_t>(patch, 1)));
+void im2col(const ConvGeom& g, const T* x, int64_t r0, int64_t r1, T* col) {
+  const int64_t c = g.c, line = g.kw * g.c;
+  for_window_lines(g, r0, r1, [&](int64_t at, int64_t from, int64_t kx0, int64_t kx1) {
+    T* dst = col + at;
+    std::fill(dst, dst + kx0 * c, T(0));
+    if (kx1 > kx0) std::copy(x + from + kx0 * c, x + from + kx1 * c, dst + kx0 * c);
+    std::fill(dst + kx1 * c, dst + line, T(0));
+  });
 }
 
-// dx[b, iy, ix, :] = sum of col entries that im2col copied from there (images b0..b1).
+// dx[b, iy, ix, :] += the col entries im2col would copy from there, for output rows r0..r1.
 template <typename T>
-void col2im(KernelCtx& ctx, const ConvGeom& g, const T* col, int64_t b0, int64_t b1, T* dx) {
-  const int64_t pixels = (b1 - b0) * g.h * g.w, patch = g.patch();
-  ops::parallel_elems(ctx, pixels, [&](int64_t s, int64_t e) {
-    for (int64_t p = s; p < e; ++p) {
-      int64_t ix = p % g.w, iy = (p / g.w) % g.h, bl = p / (g.w * g.h);
-      T* dst = dx + ((b0 + bl) * g.h + iy) * g.w * g.c + ix * g.c;
-      std::fill(dst, dst + g.c, T(0));
-      for (int64_t ky = 0; ky < g.kh; ++ky) {
-        int64_t ny = iy + g.pad_t - ky;
-        if (ny < 0 || ny % g.sh != 0 || ny / g.sh >= g.oh) continue;
-        for (int64_t kx = 0; kx < g.kw; ++kx) {
-          int64_t nx = ix + g.pad_l - kx;
-          if (nx < 0 || nx % g.sw != 0 || nx / g.sw >= g.ow) continue;
-          const T* src = col + ((bl * g.oh + ny / g.sh) * g.ow + nx / g.sw) * patch + (ky * g.kw + kx) * g.c;
-          for (int64_t ci = 0; ci < g.c; ++ci) dst[ci] += src[ci];
-        }
-      }
-    }
-  }, std::max<int64_t>(1, 32768 / std::max<int64_t>(g.kh * g.kw * g.c, 1)));
+void col2im_add(const ConvGeom& g, const T* col, int64_t r0, int64_t r1, T* dx) {
+  const int64_t c = g.c;
+  for_window_lines(g, r0, r1, [&](int64_t at, int64_t from, int64_t kx0, int64_t kx1) {
+    if (kx1 == kx0) return;  // (`from` is only an address inside the input when the line is)
+    const T* src = col + at + kx0 * c;
+    T* dst = dx + from + kx0 * c;
+    for (int64_t i = 0, n = (kx1 - kx0) * c; i < n; ++i) dst[i] += src[i];
+  });
 }
 
 // A 1x1, stride-1, unpadded convolution reads the input itself as the patch matrix.
@@ -112,65 +107,84 @@ bool is_pointwise(const ConvGeom& g) {
 
 template <typename T>
 void conv_forward(KernelCtx& ctx, const ConvGeom& g, const T* x, const T* f, T* y) {
-  const int64_t patch = g.patch(), per = g.oh * g.ow;
+  const int64_t patch = g.patch(), rows = g.rows();
   if (patch == 0) {
-    std::fill(y, y + g.rows() * g.oc, T(0));
+    std::fill(y, y + rows * g.oc, T(0));
     return;
   }
   if (is_pointwise(g)) {
-    blas::gemm(&ctx.pool(), false, false, g.rows(), g.oc, patch, T(1), x, patch, f, g.oc, T(0), y, g.oc);
+    blas::gemm(&ctx.pool(), false, false, rows, g.oc, patch, T(1), x, patch, f, g.oc, T(0), y, g.oc);
     return;
   }
-  const int64_t step = chunk_images(g);
-  std::vector<T> col(static_cast<size_t>(std::min(step, g.n) * per * patch));
-  for (int64_t b0 = 0; b0 < g.n; b0 += step) {
-    int64_t b1 = std::min(g.n, b0 + step), rows = (b1 - b0) * per;
-    im2col(ctx, g, x, b0, b1, col.data());
-    blas::gemm(&ctx.pool(), false, false, rows, g.oc, patch, T(1), col.data(), patch, f, g.oc, T(0),
-               y + b0 * per * g.oc, g.oc);
-  }
+  const int64_t tr = tile_rows(g);
+  ctx.pool().parallel_for((rows + tr - 1) / tr, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<T> col(static_cast<size_t>(tr * patch));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r0 = t * tr, r1 = std::min(rows, r0 + tr);
+      im2col(g, x, r0, r1, col.data());
+      blas::gemm(nullptr, false, false, r1 - r0, g.oc, patch, T(1), col.data(), patch, f, g.oc, T(0), y + r0 * g.oc,
+                 g.oc);
+    }
+  });
 }
 
+// A tile of the input gradient holds whole images: the windows of different images never
+// overlap, so each thread adds into its own images' dx.
 template <typename T>
 void conv_backprop_input(KernelCtx& ctx, const ConvGeom& g, const T* f, const T* dy, T* dx) {
-  const int64_t patch = g.patch(), per = g.oh * g.ow;
-  const int64_t nx = g.n * g.h * g.w * g.c;
+  const int64_t patch = g.patch(), per = g.oh * g.ow, image = g.h * g.w * g.c;
   if (g.oc == 0 || per == 0) {
-    std::fill(dx, dx + nx, T(0));
+    std::fill(dx, dx + g.n * image, T(0));
     return;
   }
   if (is_pointwise(g)) {
     blas::gemm(&ctx.pool(), false, true, g.rows(), patch, g.oc, T(1), dy, g.oc, f, g.oc, T(0), dx, patch);
     return;
   }
-  const int64_t step = chunk_images(g);
-  std::vector<T> col(static_cast<size_t>(std::min(step, g.n) * per * patch));
-  for (int64_t b0 = 0; b0 < g.n; b0 += step) {
-    int64_t b1 = std::min(g.n, b0 + step), rows = (b1 - b0) * per;
-    blas::gemm(&ctx.pool(), false, true, rows, patch, g.oc, T(1), dy + b0 * per * g.oc, g.oc, f, g.oc, T(0),
-               col.data(), patch);
-    col2im(ctx, g, col.data(), b0, b1, dx);
-  }
+  const int64_t tr = std::max<int64_t>(1, tile_rows(g) / per) * per;  // whole images
+  ctx.pool().parallel_for(g.n, std::max<int64_t>(1, tr / per), [&](int64_t b0, int64_t b1) {
+    std::fill(dx + b0 * image, dx + b1 * image, T(0));
+    std::vector<T> col(static_cast<size_t>(std::min(tr, (b1 - b0) * per) * patch));
+    for (int64_t r0 = b0 * per, end = b1 * per; r0 < end; r0 += tr) {
+      const int64_t r1 = std::min(end, r0 + tr);
+      blas::gemm(nullptr, false, true, r1 - r0, patch, g.oc, T(1), dy + r0 * g.oc, g.oc, f, g.oc, T(0), col.data(),
+                 patch);
+      col2im_add(g, col.data(), r0, r1, dx);
+    }
+  });
 }
 
+// Each of the pool's threads sums its share of the tiles into its own filter-sized partial;
+// the partials are added in a fixed order, so the result does not depend on scheduling.
 template <typename T>
 void conv_backprop_filter(KernelCtx& ctx, const ConvGeom& g, const T* x, const T* dy, T* df) {
-  const int64_t patch = g.patch(), per = g.oh * g.ow;
-  if (g.rows() == 0) {
-    std::fill(df, df + patch * g.oc, T(0));
+  const int64_t patch = g.patch(), rows = g.rows(), nf = patch * g.oc;
+  if (rows == 0) {
+    std::fill(df, df + nf, T(0));
     return;
   }
   if (is_pointwise(g)) {
-    blas::gemm(&ctx.pool(), true, false, patch, g.oc, g.rows(), T(1), x, patch, dy, g.oc, T(0), df, g.oc);
+    blas::gemm(&ctx.pool(), true, false, patch, g.oc, rows, T(1), x, patch, dy, g.oc, T(0), df, g.oc);
     return;
   }
-  const int64_t step = chunk_images(g);
-  std::vector<T> col(static_cast<size_t>(std::min(step, g.n) * per * patch));
-  for (int64_t b0 = 0; b0 < g.n; b0 += step) {
-    int64_t b1 = std::min(g.n, b0 + step), rows = (b1 - b0) * per;
-    im2col(ctx, g, x, b0, b1, col.data());
-    blas::gemm(&ctx.pool(), true, false, patch, g.oc, rows, T(1), col.data(), patch, dy + b0 * per * g.oc, g.oc,
-               T(b0 == 0 ? 0 : 1), df, g.oc);
+  const int64_t tr = tile_rows(g), tiles = (rows + tr - 1) / tr;
+  const int64_t parts = std::min<int64_t>(tiles, ctx.pool().num_threads());
+  std::vector<T> partial(static_cast<size_t>((parts - 1) * nf));
+  ctx.pool().parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<T> col(static_cast<size_t>(tr * patch));
+    for (int64_t p = p0; p < p1; ++p) {
+      T* out = p == 0 ? df : partial.data() + (p - 1) * nf;
+      for (int64_t t = tiles * p / parts, t1 = tiles * (p + 1) / parts; t < t1; ++t) {
+        const int64_t r0 = t * tr, r1 = std::min(rows, r0 + tr);
+        im2col(g, x, r0, r1, col.data());
+        blas::gemm(nullptr, true, false, patch, g.oc, r1 - r0, T(1), col.data(), patch, dy + r0 * g.oc, g.oc,
+                   T(t == tiles * p / parts ? 0 : 1), out, g.oc);
+      }
+    }
+  });
+  for (int64_t p = 1; p < parts; ++p) {
+    const T* src = partial.data() + (p - 1) * nf;
+    for (int64_t i = 0; i < nf; ++i) df[i] += src[i];
   }
 }
 

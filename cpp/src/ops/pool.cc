@@ -59,14 +59,15 @@ void for_outputs(KernelCtx& ctx, const ConvGeom& g, F&& fn) {
 }
 
 // For the gradients: zeroes dx (shaped as input 0), then runs fn(b, window, dy row of the
-// output pixel, dx) over every output pixel. Images run in parallel; the windows of one image
-// overlap, so each image's pixels run in order on one thread.
+// output pixel, dx) over every output pixel. Images run in parallel (each thread zeroes its
+// own); the windows of one image overlap, so each image's pixels run in order on one thread.
 template <typename T, typename F>
 void scatter_windows(KernelCtx& ctx, const ConvGeom& g, const Tensor& dy, Tensor& dx, F&& fn) {
   const T* pdy = dy.data<T>();
   T* pdx = dx.data<T>();
-  std::fill(pdx, pdx + dx.num_elements(), T(0));
+  const int64_t image = g.h * g.w * g.c;
   ops::parallel_elems(ctx, g.n, [&](int64_t s, int64_t e) {
+    std::fill(pdx + s * image, pdx + e * image, T(0));
     for (int64_t b = s; b < e; ++b)
       for (int64_t oy = 0; oy < g.oh; ++oy)
         for (int64_t ox = 0; ox < g.ow; ++ox)
@@ -74,16 +75,34 @@ void scatter_windows(KernelCtx& ctx, const ConvGeom& g, const Tensor& dy, Tensor
   }, 1);
 }
 
-// Input offset of the first maximum of channel ci in window w of image b.
+// Channels whose window maxima one pass tracks (on the stack).
+constexpr int64_t kArgmaxBlock = 64;
+
+// Adds d[ci] at the first maximum of channel ci in window w of image b, for every channel:
+// a block of channels at a time, scanning the window once per block (the channels of a pixel
+// are contiguous, so the comparisons vectorize).
 template <typename T>
-int64_t argmax_in(const ConvGeom& g, const T* x, int64_t b, const Window& w, int64_t ci) {
-  int64_t best = ((b * g.h + w.y0) * g.w + w.x0) * g.c + ci;
-  for (int64_t iy = w.y0; iy < w.y1; ++iy)
-    for (int64_t ix = w.x0; ix < w.x1; ++ix) {
-      int64_t o = ((b * g.h + iy) * g.w + ix) * g.c + ci;
-      if (x[o] > x[best]) best = o;
+void add_at_first_max(const ConvGeom& g, const T* x, int64_t b, const Window& w, const T* d, T* dx) {
+  T best[kArgmaxBlock];
+  int64_t at[kArgmaxBlock];
+  for (int64_t c0 = 0; c0 < g.c; c0 += kArgmaxBlock) {
+    const int64_t cn = std::min(kArgmaxBlock, g.c - c0);
+    const int64_t first = ((b * g.h + w.y0) * g.w + w.x0) * g.c + c0;
+    for (int64_t ci = 0; ci < cn; ++ci) {
+      best[ci] = x[first + ci];
+      at[ci] = first + ci;
     }
-  return best;
+    for (int64_t iy = w.y0; iy < w.y1; ++iy)
+      for (int64_t ix = w.x0; ix < w.x1; ++ix) {
+        const int64_t o = ((b * g.h + iy) * g.w + ix) * g.c + c0;
+        for (int64_t ci = 0; ci < cn; ++ci)
+          if (x[o + ci] > best[ci]) {
+            best[ci] = x[o + ci];
+            at[ci] = o + ci;
+          }
+      }
+    for (int64_t ci = 0; ci < cn; ++ci) dx[at[ci]] += d[c0 + ci];
+  }
 }
 
 Attrs window_of(const GradCtx& g) {
@@ -131,7 +150,7 @@ NESTOR_OP("max_pool_grad")
         using T = scalar_t;
         const T* px = x.data<T>();
         scatter_windows<T>(ctx, g, dy, dx, [&](int64_t b, const Window& w, const T* d, T* pdx) {
-          for (int64_t ci = 0; ci < g.c; ++ci) pdx[argmax_in(g, px, b, w, ci)] += d[ci];
+          add_at_first_max(g, px, b, w, d, pdx);
         });
       });
     });
