@@ -51,6 +51,7 @@ from . import estimator  # noqa: E402
 from . import saved_model  # noqa: E402
 from . import feature_column  # noqa: E402
 from . import debugging, io, python_io, strings  # noqa: E402
+from . import image  # noqa: E402
 from . import config, sysconfig  # noqa: E402
 from . import app, compat  # noqa: E402
 from . import experimental  # noqa: E402

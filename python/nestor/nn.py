@@ -5,8 +5,10 @@ Each op family module lists its `tf.nn` names in `__nn__`.
 from __future__ import annotations
 
 from .ops import activation_ops, array_ops, clip_ops, conv_ops, math_ops, nn_ops, random_ops, reduction_ops, sparse_ops
+from .ops import conv_extra_ops
 
-for _m in (activation_ops, math_ops, reduction_ops, nn_ops, array_ops, sparse_ops, random_ops, clip_ops, conv_ops):
+for _m in (activation_ops, math_ops, reduction_ops, nn_ops, array_ops, sparse_ops, random_ops, clip_ops, conv_ops,
+           conv_extra_ops):
     for _n in getattr(_m, "__nn__", []):
         globals()[_n] = getattr(_m, _n)
 del _m, _n

@@ -11,6 +11,9 @@ from __future__ import annotations
 from .base import InputSpec, Layer
 from .convolutional import (AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, MaxPool2D, MaxPooling2D,
                             average_pooling2d, conv2d, max_pooling2d)
+from .convolutional_extra import (AveragePooling1D, AvgPool1D, Conv1D, Conv2DTranspose, Convolution1D,
+                                  Convolution2DTranspose, MaxPool1D, MaxPooling1D, average_pooling1d, conv1d,
+                                  conv2d_transpose, max_pooling1d)
 from .core import Dense, Dropout, Embedding, Flatten, dense, dropout, flatten
 from .normalization import BatchNormalization, batch_normalization
 
@@ -18,4 +21,6 @@ BatchNorm = BatchNormalization
 
 __all__ = ["Layer", "InputSpec", "Dense", "dense", "Dropout", "dropout", "Flatten", "flatten", "Embedding",
            "BatchNormalization", "BatchNorm", "batch_normalization", "Conv2D", "Convolution2D", "conv2d",
-           "MaxPooling2D", "MaxPool2D", "max_pooling2d", "AveragePooling2D", "AvgPool2D", "average_pooling2d"]
+           "MaxPooling2D", "MaxPool2D", "max_pooling2d", "AveragePooling2D", "AvgPool2D", "average_pooling2d",
+           "Conv1D", "Convolution1D", "conv1d", "MaxPooling1D", "MaxPool1D", "max_pooling1d", "AveragePooling1D",
+           "AvgPool1D", "average_pooling1d", "Conv2DTranspose", "Convolution2DTranspose", "conv2d_transpose"]

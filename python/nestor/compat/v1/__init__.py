@@ -1,16 +1,17 @@
 """`tf.compat.v1`: TensorFlow 1's names. Everything resolves to nestor's top level (the TF1 graph
-API), except `estimator` (TF1's canned-estimator defaults), `math` (TF1's argument orders) and
-the eager switches, which are no-ops or errors because nestor always builds graphs."""
+API), except `estimator` (TF1's canned-estimator defaults), `math` (TF1's argument orders),
+`image` (TF1's resize semantics) and the eager switches, which are no-ops or errors because nestor
+always builds graphs."""
 from __future__ import annotations
 
 from typing import Any, List
 
 import nestor as _nestor
 
-from . import estimator, math
+from . import estimator, image, math
 
-__all__ = ["estimator", "math", "disable_eager_execution", "disable_v2_behavior", "enable_eager_execution",
-           "executing_eagerly"]
+__all__ = ["estimator", "image", "math", "disable_eager_execution", "disable_v2_behavior",
+           "enable_eager_execution", "executing_eagerly"]
 
 
 def disable_eager_execution() -> None:
