@@ -5,8 +5,9 @@
 // (NaN above +inf, -0 mapped to +0, so the CPU's order) with the column as the value; the
 // sort is stable, so equal values keep the lower index first, as on the CPU. k is read on
 // the host (ops/top_k_util.h: the CPU's checks and messages). top_k_grad's indices come from
-// top_k (valid and distinct in a row); one thread writes each selected gradient, and an
-// index out of range (which top_k never gives) is skipped. in_top_k runs one thread per
+// top_k (valid and distinct in a row) and stay on the device: each selected gradient is
+// added into the zeroed output (repeats sum, as on the CPU), and an index out of range
+// (which top_k never gives; the CPU fails on it) is skipped. in_top_k runs one thread per
 // row with the CPU's rule.
 #include <cub/device/device_segmented_radix_sort.cuh>
 
@@ -105,11 +106,13 @@ NESTOR_REGISTER_KERNEL("top_k", DeviceType::kCuda, ([](KernelCtx& ctx) {
   NESTOR_DISPATCH_NUMERIC(x.dtype(), "top_k", [&] { top_k_rows<scalar_t>(ctx, be, x, l, vals, inds); });
 }));
 
+// Added, not stored: the CPU adds dy into dx, so indices repeated within a row (which top_k
+// never gives, but a caller may feed) sum there; a plain store would race and keep one.
 template <typename T>
 __global__ void top_k_grad_kernel(const T* g, const int32_t* idx, T* o, int64_t total, int64_t n, int64_t k) {
   NESTOR_GRID_STRIDE(e, total) {
     const int64_t r = e / k, c = idx[e];
-    if (c >= 0 && c < n) o[r * n + c] = g[e];
+    if (c >= 0 && c < n) atomicAdd(o + r * n + c, g[e]);
   }
 }
 
