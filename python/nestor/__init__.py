@@ -40,6 +40,10 @@ from .ops.nd_ops import *  # noqa: F401,F403
 from .ops.composite_array_ops import *  # noqa: F401,F403
 from .ops.composite_math_ops import *  # noqa: F401,F403
 from .ops.composite_math_ops import confusion_matrix_v1 as confusion_matrix  # noqa: F401
+from .ops.einsum_ops import *  # noqa: F401,F403
+from .ops.sort_ops import *  # noqa: F401,F403
+from .ops.histogram_ops import *  # noqa: F401,F403
+from .ops.composite_extra_ops import *  # noqa: F401,F403
 from .ops.control_flow_ops import *  # noqa: F401,F403
 from . import math, nn, train  # noqa: E402
 from . import linalg  # noqa: E402

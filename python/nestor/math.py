@@ -12,3 +12,5 @@ from .ops.top_k_ops import in_top_k, top_k  # noqa: E402,F401
 from .ops.composite_math_ops import (confusion_matrix, l2_normalize, reduce_std, reduce_variance,  # noqa: E402,F401
                                      unsorted_segment_mean, unsorted_segment_sqrt_n)
 from .ops.composite_nn_ops import log_softmax, softplus  # noqa: E402,F401
+from .ops.histogram_ops import bincount  # noqa: E402,F401
+from .ops.composite_extra_ops import cumulative_logsumexp, reduce_euclidean_norm  # noqa: E402,F401
