@@ -12,6 +12,7 @@
 #include "nestor/backend.h"
 #include "nestor/crc32c.h"
 #include "nestor/graph.h"
+#include "nestor/host_callback.h"
 #include "nestor/op.h"
 #include "nestor/session.h"
 
@@ -212,6 +213,36 @@ py::list to_device_tensors(const std::vector<Tensor>& ts) {
 
 }  // namespace
 
+// tf.py_function: a host_callback node calls nestor.ops.script_ops._call(token, node name,
+// inputs), looked up under the GIL at each call, so no Python object outlives the interpreter.
+// Python exceptions become errors with TensorFlow's codes for its py_func.
+std::vector<Tensor> call_python(int64_t token, const std::string& node, const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> outs;
+  Code code = Code::kOk;
+  std::string message;
+  {
+    py::gil_scoped_acquire gil;
+    try {
+      py::list args;
+      for (const Tensor& t : inputs) args.append(from_tensor(t));
+      py::object r = py::module_::import("nestor.ops.script_ops").attr("_call")(token, node, args);
+      for (py::handle o : r) outs.push_back(to_tensor(o));
+    } catch (py::error_already_set& e) {
+      code = e.matches(PyExc_ValueError) || e.matches(PyExc_TypeError)   ? Code::kInvalidArgument
+             : e.matches(PyExc_StopIteration) || e.matches(PyExc_IndexError) ? Code::kOutOfRange
+             : e.matches(PyExc_MemoryError)                                ? Code::kResourceExhausted
+             : e.matches(PyExc_NotImplementedError)                        ? Code::kUnimplemented
+                                                                           : Code::kUnknown;
+      message = e.what();
+    } catch (const Error& e) {
+      code = e.code();
+      message = e.what();
+    }
+  }
+  if (code != Code::kOk) fail(code, "op '", node, "' (host_callback): ", message);
+  return outs;
+}
+
 PYBIND11_MODULE(_native, m) {
   m.doc() = "nestor native runtime";
 
@@ -226,6 +257,8 @@ PYBIND11_MODULE(_native, m) {
       PyErr_SetObject(cls.ptr(), exc.ptr());
     }
   });
+
+  set_host_callback(call_python);
 
   py::enum_<DType>(m, "DType")
       .value("float32", DType::kFloat32)
@@ -275,6 +308,7 @@ PYBIND11_MODULE(_native, m) {
       })
       .def("output_dtype", [](const Graph& g, int id, int i) { return g.dtype(Output{id, i}); })
       .def("output_shape", [](const Graph& g, int id, int i) { return shape_to_py(g.shape(Output{id, i})); })
+      .def("refine_shape", [](Graph& g, int id, int i, const PartialShape& s) { g.refine_shape(Output{id, i}, s); })
       .def("constant_value", [](const Graph& g, int id, int i) -> py::object {
         const Tensor* t = g.constant_value(Output{id, i});
         if (t == nullptr) return py::none();

@@ -45,6 +45,7 @@ from .ops.sort_ops import *  # noqa: F401,F403
 from .ops.histogram_ops import *  # noqa: F401,F403
 from .ops.composite_extra_ops import *  # noqa: F401,F403
 from .ops.control_flow_ops import *  # noqa: F401,F403
+from .ops.script_ops import numpy_function, py_func, py_function  # noqa: F401
 from . import math, nn, train  # noqa: E402
 from . import linalg  # noqa: E402
 from . import data, summary  # noqa: E402

@@ -210,3 +210,21 @@ def test_stop_gradients_hold_tensors_constant():
     with tf.Session() as sess:
         assert sess.run(ga, {a: 3.0}) == 1.0
         assert sess.run(gb_full, {a: 3.0}) == 3.0
+
+
+def test_set_shape_refines_the_static_shape():
+    """TF's Tensor.set_shape: the most specific compatible shape; later consumers see it."""
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.float32, [None, None])
+        p.set_shape([None, 3])
+        assert p.shape.as_list() == [None, 3]
+        p.set_shape(tf.TensorShape([4, None]))
+        assert p.shape.as_list() == [4, 3]
+        assert tf.matmul(p, tf.ones([3, 2])).shape.as_list() == [4, 2]
+        with pytest.raises(ValueError, match=r"has shape \(4, 3\), incompatible with \(4, 5\)"):
+            p.set_shape([4, 5])
+        q = tf.placeholder(tf.int32)
+        q.set_shape([2])
+        assert q.shape.as_list() == [2]
+        with tf.Session() as s:  # nothing is checked at run time, as in TensorFlow
+            np.testing.assert_array_equal(s.run(p + 1.0, {p: np.zeros((4, 3), np.float32)}), np.ones((4, 3)))

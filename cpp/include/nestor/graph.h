@@ -101,6 +101,9 @@ class Graph {
   DType dtype(Output o) const { return node(o.node).out_dtypes.at(o.index); }
   const PartialShape& shape(Output o) const { return node(o.node).out_shapes.at(o.index); }
   std::string output_name(Output o) const;  // "node:0"
+  // Tensor.set_shape: makes `o`'s static shape the most specific shape compatible with both
+  // (InvalidArgument when they are not compatible). Consumers built later see it.
+  void refine_shape(Output o, const PartialShape& shape);
 
   // Constant value of `o` if it is computable at build time (const nodes; `shape` of a
   // fully defined input). Returns nullptr otherwise. The pointer lives as long as the graph.

@@ -26,6 +26,16 @@ const Node& Graph::node(int id) const {
   return *nodes_[static_cast<size_t>(id)];
 }
 
+void Graph::refine_shape(Output o, const PartialShape& shape) {
+  const Node& n = node(o.node);
+  if (o.index < 0 || o.index >= n.num_outputs())
+    fail(Code::kInvalidArgument, "node '", n.name, "' has no output ", o.index);
+  PartialShape& s = nodes_[static_cast<size_t>(o.node)]->out_shapes[static_cast<size_t>(o.index)];
+  if (!s.is_compatible_with(shape))
+    fail(Code::kInvalidArgument, "Tensor ", output_name(o), " has shape ", s.str(), ", incompatible with ", shape.str());
+  s = s.merge(shape);
+}
+
 int Graph::find(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? -1 : it->second;

@@ -252,6 +252,8 @@ def export_saved_model(estimator: Any, export_dir_base: str, serving_input_recei
         sigs = _signatures(spec, receiver)
         from ..framework import variables as _vars
         names = [v.op.name for v in _vars.global_variables()]
+    from ..ops.script_ops import check_exportable
+    check_exportable(graph, "export")
     values = _ckpt.load_tensors(ckpt)
     missing = [n for n in names if n not in values]
     if missing:

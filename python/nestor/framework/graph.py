@@ -329,8 +329,13 @@ class Tensor:
                 if (self._node, self._index) in g.node_inputs(n)]
 
     def set_shape(self, shape: Any) -> None:
+        """Refines this tensor's static shape with `shape` (the most specific of the two); ops
+        built on it afterwards see the refined shape. Nothing is checked when the graph runs."""
+        shape = as_shape(shape)
         if not self.shape.is_compatible_with(shape):
-            raise ValueError(f"Tensor {self.name} has shape {self.shape}, incompatible with {as_shape(shape)}")
+            raise ValueError(f"Tensor {self.name} has shape {self.shape}, incompatible with {shape}")
+        self.graph._native.refine_shape(self._node, self._index, shape._native_shape())
+        self.graph._version += 1
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tensor) and other.graph is self.graph and other._key() == self._key()
