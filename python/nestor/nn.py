@@ -15,3 +15,5 @@ del _m, _n
 from .ops.top_k_ops import in_top_k_v1 as in_top_k, top_k  # noqa: E402,F401
 from .ops.composite_math_ops import l2_normalize  # noqa: E402,F401
 from .ops.composite_nn_ops import batch_normalization, weighted_cross_entropy_with_logits  # noqa: E402,F401
+from .ops import rnn_cell  # noqa: E402,F401
+from .ops.rnn import bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn, static_rnn  # noqa: E402,F401
