@@ -1,5 +1,6 @@
 // CUDA kernels for cpp/src/ops/activations.cc: relu, relu6, elu, selu, leaky_relu,
-// sigmoid, tanh, softplus, softsign, swish and their *_grad(dy, y-or-x) ops (same
+// sigmoid, tanh, softplus, softsign, swish, gelu (erf or tanh form) and their
+// *_grad(dy, y-or-x) ops (same
 // formulas; the scalar constants are applied in double, as the CPU kernels do), and
 // _fused_relu_bias_grad (placed by exec/fuse.h in place of relu_grad -> bias_add_grad).
 #include <cstdint>
@@ -69,6 +70,31 @@ template <typename T> struct LeakyReluGrad {
   __device__ T operator()(T dy, T x) const { return x > 0 ? dy : static_cast<T>(alpha * dy); }
 };
 
+// gelu: the CPU's formulas, evaluated in double as there (its constants are doubles).
+constexpr double kSqrt2OverPi = 0.79788456080286535587989211986876;
+constexpr double kInvSqrt2 = 0.70710678118654752440084436210485;
+constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
+constexpr double kGeluCoeff = 0.044715;
+template <typename T> struct Gelu {
+  bool approximate;
+  __device__ T operator()(T x) const {
+    if (approximate) return static_cast<T>(0.5 * x * (1 + tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x))));
+    return static_cast<T>(0.5 * x * (1 + erf(x * kInvSqrt2)));
+  }
+};
+template <typename T> struct GeluGrad {
+  bool approximate;
+  __device__ T operator()(T dy, T x) const {
+    double xd = x;
+    if (approximate) {
+      double t = tanh(kSqrt2OverPi * (xd + kGeluCoeff * xd * xd * xd));
+      double dinner = kSqrt2OverPi * (1 + 3 * kGeluCoeff * xd * xd);
+      return static_cast<T>(dy * (0.5 * (1 + t) + 0.5 * xd * (1 - t * t) * dinner));
+    }
+    return static_cast<T>(dy * (0.5 * (1 + erf(xd * kInvSqrt2)) + xd * kInvSqrt2Pi * exp(-0.5 * xd * xd)));
+  }
+};
+
 NESTOR_REGISTER_KERNEL("relu", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_NUMERIC, "relu", Relu));
 NESTOR_REGISTER_KERNEL("relu_grad", DeviceType::kCuda, NESTOR_CUDA_BINARY(NESTOR_DISPATCH_NUMERIC, "relu_grad", ReluGrad));
 NESTOR_REGISTER_KERNEL("relu6", DeviceType::kCuda, NESTOR_CUDA_UNARY(NESTOR_DISPATCH_NUMERIC, "relu6", Relu6));
@@ -99,6 +125,16 @@ NESTOR_REGISTER_KERNEL("leaky_relu_grad", DeviceType::kCuda, ([](KernelCtx& ctx)
   double alpha = ctx.attr_or<double>("alpha", 0.2);
   NESTOR_DISPATCH_FLOAT(ctx.input(0).dtype(), "leaky_relu_grad",
                         [&] { launch_binary<scalar_t, scalar_t>(ctx, LeakyReluGrad<scalar_t>{alpha}); });
+}));
+NESTOR_REGISTER_KERNEL("gelu", DeviceType::kCuda, ([](KernelCtx& ctx) {
+  bool approximate = ctx.attr_or<bool>("approximate", false);
+  NESTOR_DISPATCH_FLOAT(ctx.input(0).dtype(), "gelu",
+                        [&] { launch_unary<scalar_t, scalar_t>(ctx, Gelu<scalar_t>{approximate}); });
+}));
+NESTOR_REGISTER_KERNEL("gelu_grad", DeviceType::kCuda, ([](KernelCtx& ctx) {
+  bool approximate = ctx.attr_or<bool>("approximate", false);
+  NESTOR_DISPATCH_FLOAT(ctx.input(0).dtype(), "gelu_grad",
+                        [&] { launch_binary<scalar_t, scalar_t>(ctx, GeluGrad<scalar_t>{approximate}); });
 }));
 
 // ---------------------------------------------------------------- _fused_relu_bias_grad

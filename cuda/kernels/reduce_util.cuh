@@ -66,6 +66,30 @@ __global__ void reduce_axes_kernel(const T* x, T* y, int64_t n_out, int64_t R, I
   }
 }
 
+// The kept and reduced index maps of reducing `dims` over the axes where mask[i] != 0;
+// returns the number of reduced elements per output.
+inline int64_t reduce_maps(const Dims& dims, const std::vector<char>& mask, IndexMap& kept, IndexMap& red) {
+  kept = IndexMap();
+  red = IndexMap();
+  std::vector<int64_t> strides(dims.size());
+  int64_t stride = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= dims[i];
+  }
+  int64_t R = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    IndexMap& m = mask[i] ? red : kept;
+    m.dims[m.rank] = dims[i];
+    m.strides[m.rank] = strides[i];
+    ++m.rank;
+    if (mask[i]) R *= dims[i];
+  }
+  return R;
+}
+
+inline unsigned reduce_blocks(int64_t n_out) { return static_cast<unsigned>(std::min<int64_t>(n_out, 65535 * 8)); }
+
 // out = reduce(x) over the axes where mask[i] != 0 (out holds the kept axes' elements in
 // order; its dims may include keepdims 1s). mean divides by the reduced count.
 template <typename T, typename Op>
@@ -73,26 +97,43 @@ void reduce_axes(KernelCtx& ctx, const Tensor& x, const std::vector<char>& mask,
   check_rank(ctx, x);
   CudaBackend& be = CudaBackend::of(ctx);
   IndexMap kept, red;
-  int64_t stride = 1;
-  std::vector<int> kept_axes, red_axes;
-  std::vector<int64_t> strides(x.dims().size());
-  for (size_t i = x.dims().size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= x.dims()[i];
-  }
-  int64_t R = 1;
-  for (size_t i = 0; i < x.dims().size(); ++i) {
-    IndexMap& m = mask[i] ? red : kept;
-    m.dims[m.rank] = x.dims()[i];
-    m.strides[m.rank] = strides[i];
-    ++m.rank;
-    if (mask[i]) R *= x.dims()[i];
-  }
+  int64_t R = reduce_maps(x.dims(), mask, kept, red);
   int64_t n_out = out.num_elements();
   if (n_out == 0) return;
-  unsigned blocks = static_cast<unsigned>(std::min<int64_t>(n_out, 65535 * 8));
-  reduce_axes_kernel<T, Op><<<blocks, kThreads, 0, be.stream()>>>(x.data<T>(), out.data<T>(), n_out, R, kept, red,
-                                                                  mean);
+  reduce_axes_kernel<T, Op><<<reduce_blocks(n_out), kThreads, 0, be.stream()>>>(x.data<T>(), out.data<T>(), n_out, R,
+                                                                                kept, red, mean);
+  NESTOR_CUDA_CHECK_LAUNCH();
+}
+
+// The general form: y[o] = fin(reduce_op(init, pre(x_r, o) for the reduced elements r of
+// output o), o), with an accumulator type Acc of its own (counts, flags, (zeros, product)
+// pairs). Functors are __device__ objects passed by value.
+template <typename T, typename Acc, typename Out, typename Op, typename Pre, typename Fin>
+__global__ void reduce_map_kernel(const T* x, Out* y, int64_t n_out, int64_t R, IndexMap kept, IndexMap red, Acc init,
+                                  Op op, Pre pre, Fin fin) {
+  using BR = cub::BlockReduce<Acc, kThreads>;
+  __shared__ typename BR::TempStorage tmp;
+  for (int64_t o = blockIdx.x; o < n_out; o += gridDim.x) {
+    int64_t base = kept(o);
+    Acc acc = init;
+    for (int64_t r = threadIdx.x; r < R; r += blockDim.x) acc = op(acc, pre(x[base + red(r)], o));
+    Acc total = BR(tmp).Reduce(acc, op);
+    if (threadIdx.x == 0) y[o] = fin(total, o);
+    __syncthreads();
+  }
+}
+
+// Runs reduce_map_kernel over x reduced along `mask` into the n_out outputs at y (device
+// memory). x's rank must be <= kMaxRank.
+template <typename T, typename Acc, typename Out, typename Op, typename Pre, typename Fin>
+void reduce_map(KernelCtx& ctx, const Tensor& x, const std::vector<char>& mask, Out* y, int64_t n_out, Acc init, Op op,
+                Pre pre, Fin fin) {
+  check_rank(ctx, x);
+  IndexMap kept, red;
+  int64_t R = reduce_maps(x.dims(), mask, kept, red);
+  if (n_out == 0) return;
+  reduce_map_kernel<T, Acc, Out><<<reduce_blocks(n_out), kThreads, 0, CudaBackend::of(ctx).stream()>>>(
+      x.data<T>(), y, n_out, R, kept, red, init, op, pre, fin);
   NESTOR_CUDA_CHECK_LAUNCH();
 }
 
