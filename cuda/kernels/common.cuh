@@ -34,14 +34,35 @@ inline void check_rank(const KernelCtx& ctx, const Tensor& t) {
     ctx.fail(Code::kUnimplemented, "CUDA kernels support rank <= ", kMaxRank, ", got shape ", dims_str(t.dims()));
 }
 
-// Output linear index -> input offset for an input broadcast to `out` (strides 0 where
-// the input has extent 1 or lacks the axis).
-struct BroadcastMap {
+// The sum over d of f(d, o_d), (o_0, ..., o_{rank-1}) being the row-major coordinates of
+// linear index `idx` over dims[0, rank): the index -> offset walk of every index map of the
+// kernels (IndexMap and BroadcastMap below, index_map.cuh's GatherMap).
+template <typename F>
+__device__ __forceinline__ int64_t sum_over_coords(int rank, const int64_t* dims, int64_t idx, const F& f) {
+  int64_t off = 0;
+  for (int i = rank - 1; i >= 0; --i) {
+    off += f(i, idx % dims[i]);
+    idx /= dims[i];
+  }
+  return off;
+}
+
+// Linear index over `dims` (row-major) -> offset with `strides`.
+struct IndexMap {
   int rank = 0;
   int64_t dims[kMaxRank] = {};
   int64_t strides[kMaxRank] = {};
+  __device__ int64_t operator()(int64_t idx) const {
+    return sum_over_coords(rank, dims, idx, [this](int i, int64_t o) { return o * strides[i]; });
+  }
+};
+
+// Output linear index -> input offset for an input broadcast to `out` (strides 0 where
+// the input has extent 1 or lacks the axis).
+struct BroadcastMap : IndexMap {
   BroadcastMap() = default;
-  BroadcastMap(const Dims& out, const Dims& in) : rank(static_cast<int>(out.size())) {
+  BroadcastMap(const Dims& out, const Dims& in) {
+    rank = static_cast<int>(out.size());
     size_t off = out.size() - in.size();
     int64_t s = 1;
     for (size_t i = out.size(); i-- > 0;) {
@@ -52,15 +73,6 @@ struct BroadcastMap {
         s *= d;
       }
     }
-  }
-  __device__ int64_t operator()(int64_t idx) const {
-    int64_t off = 0;
-    for (int i = rank - 1; i >= 0; --i) {
-      int64_t d = dims[i];
-      off += (idx % d) * strides[i];
-      idx /= d;
-    }
-    return off;
   }
 };
 

@@ -13,16 +13,14 @@
 #include <sstream>
 
 #include "kernels/index_util.cuh"
+#include "ops/axis_util.h"
 #include "ops/gather_util.h"
 
 namespace nestor {
 namespace cuda {
 namespace {
 
-int64_t normalize_axis(const KernelCtx& ctx, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank) ctx.fail(Code::kInvalidArgument, "axis ", axis, " is out of range for rank ", rank);
-  return axis < 0 ? axis + rank : axis;
-}
+using ops::normalize_axis;
 
 // "[i, j]": the position of linear element `flat` of a tensor of `dims`.
 std::string position_str(const Dims& dims, int64_t flat) {

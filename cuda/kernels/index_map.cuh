@@ -1,6 +1,6 @@
 // cuda/kernels/index_map.cuh: the gathers of the index-mapping array ops (transpose, slice,
 // strided_slice, tile): output element (o_0, ..., o_{r-1}) reads the input at
-// sum_d begin_d + (o_d mod m_d) * step_d, m_d = 0 meaning no modulo (tile's wrap-around):
+// sum_d begin_d + (o_d mod m_d) * stride_d, m_d = 0 meaning no modulo (tile's wrap-around):
 // the CPU's per-dimension offset tables (slice.cc), as a formula.
 // The map is built on the host from the CPU's shape rules; is_identity tells, as the CPU's
 // gather_output does, when the op is a view of its input.
@@ -9,41 +9,25 @@
 #include <vector>
 
 #include "kernels/common.cuh"
+#include "ops/slice_util.h"  // is_identity_gather; strides_of comes with ops/shape_util.h
 
 namespace nestor {
 namespace cuda {
 
-struct GatherMap {
-  int rank = 0;
-  int64_t dims[kMaxRank] = {};
+// An IndexMap (dims, strides) with a begin offset and a modulo per dimension.
+struct GatherMap : IndexMap {
   int64_t begins[kMaxRank] = {};
-  int64_t steps[kMaxRank] = {};
   int64_t mods[kMaxRank] = {};
-  __device__ int64_t operator()(int64_t idx) const {
-    int64_t off = 0;
-    for (int i = rank - 1; i >= 0; --i) {
-      int64_t o = idx % dims[i];
-      idx /= dims[i];
-      off += begins[i] + (mods[i] ? o % mods[i] : o) * steps[i];
-    }
-    return off;
+  // The CPU's table entry off[d][o] (on the host for is_identity).
+  __host__ __device__ int64_t offset(int d, int64_t o) const {
+    return begins[d] + (mods[d] ? o % mods[d] : o) * strides[d];
   }
-  // The CPU's table entry off[d][o], on the host.
-  int64_t offset(int d, int64_t o) const { return begins[d] + (mods[d] ? o % mods[d] : o) * steps[d]; }
+  __device__ int64_t operator()(int64_t idx) const {
+    return sum_over_coords(rank, dims, idx, [this](int i, int64_t o) { return offset(i, o); });
+  }
 };
 
-// Row-major element strides of `d`.
-inline Dims strides_of(const Dims& d) {
-  Dims s(d.size());
-  int64_t v = 1;
-  for (size_t i = d.size(); i-- > 0;) {
-    s[i] = v;
-    v *= d[i];
-  }
-  return s;
-}
-
-// A map of output dims `out` (rank <= kMaxRank, checked), all steps 0 and no modulo.
+// A map of output dims `out` (rank <= kMaxRank, checked), all strides 0 and no modulo.
 inline GatherMap gather_map(const KernelCtx& ctx, const Dims& out) {
   if (out.size() > static_cast<size_t>(kMaxRank))
     ctx.fail(Code::kUnimplemented, "CUDA kernels support rank <= ", kMaxRank, ", got shape ", dims_str(out));
@@ -55,14 +39,8 @@ inline GatherMap gather_map(const KernelCtx& ctx, const Dims& out) {
 
 // True when the map reads an input of shape `in` unchanged (the CPU's is_identity).
 inline bool is_identity(const GatherMap& m, const Dims& in) {
-  if (static_cast<size_t>(m.rank) != in.size()) return false;
-  for (int d = 0; d < m.rank; ++d)
-    if (m.dims[d] != in[static_cast<size_t>(d)]) return false;
-  Dims st = strides_of(in);
-  for (int d = 0; d < m.rank; ++d)
-    for (int64_t o = 0; o < in[static_cast<size_t>(d)]; ++o)
-      if (m.offset(d, o) != o * st[static_cast<size_t>(d)]) return false;
-  return true;
+  return ops::is_identity_gather(Dims(m.dims, m.dims + m.rank), in,
+                                 [&](size_t d, int64_t o) { return m.offset(static_cast<int>(d), o); });
 }
 
 template <typename T>

@@ -7,41 +7,38 @@
 // one block per output (reduce_util.cuh): float sums add in a different order than the
 // CPU's (within 1e-4 relative for float32); integer sums and products are exact.
 #include "kernels/reduce_util.cuh"
+#include "ops/reduce_util.h"
 
 namespace nestor {
 namespace cuda {
 namespace {
 
-// The axes input is read on the host (as the CPU kernel reads it).
+using ops::reduced_dims;
+
+// The axes input is read on the host (as the CPU kernel reads it), with the CPU's checks.
 std::vector<char> axes_mask(const KernelCtx& ctx, const Tensor& axes_t, int64_t rank) {
-  std::vector<char> m(static_cast<size_t>(rank), 0);
-  for (int64_t a : axes_t.to_int_vector()) {
-    if (a < -rank || a >= rank) ctx.fail(Code::kInvalidArgument, "axis ", a, " is out of range for rank ", rank);
-    m[static_cast<size_t>(a < 0 ? a + rank : a)] = 1;
-  }
-  return m;
+  return ops::axes_mask(ctx, axes_t.to_int_vector(), rank);
 }
 
-Dims reduced_dims(const Dims& in, const std::vector<char>& mask, bool keepdims) {
-  Dims out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (!mask[i]) out.push_back(in[i]);
-    else if (keepdims) out.push_back(1);
-  }
-  return out;
+// The axes mask and output dims of a reduction kernel (x, axes; keepdims). Returns true,
+// output 0 set, when nothing of size > 1 is reduced: the result is a view of x, as on the CPU.
+bool reduce_view(KernelCtx& ctx, std::vector<char>& mask, Dims& out) {
+  const Tensor& x = ctx.input(0);
+  mask = axes_mask(ctx, ctx.input(1), x.rank());
+  out = reduced_dims(x.dims(), mask, ctx.attr_or<bool>("keepdims", false));
+  bool any = false;
+  for (size_t i = 0; i < mask.size(); ++i) any = any || (mask[i] && x.dims()[i] != 1);
+  if (any || x.num_elements() == 0) return false;
+  ctx.set_output(0, x.reshaped(out));
+  return true;
 }
 
 template <typename Op, bool kMean>
 void reduce_kernel(KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
-  std::vector<char> mask = axes_mask(ctx, ctx.input(1), x.rank());
-  Dims out = reduced_dims(x.dims(), mask, ctx.attr_or<bool>("keepdims", false));
-  bool any = false;
-  for (size_t i = 0; i < mask.size(); ++i) any = any || (mask[i] && x.dims()[i] != 1);
-  if (!any && x.num_elements() > 0) {  // nothing reduced: a view, as on the CPU
-    ctx.set_output(0, x.reshaped(out));
-    return;
-  }
+  std::vector<char> mask;
+  Dims out;
+  if (reduce_view(ctx, mask, out)) return;
   Tensor& o = ctx.allocate_output(0, x.dtype(), out);
   NESTOR_DISPATCH_NUMERIC(x.dtype(), ctx.node().op, [&] { reduce_axes<scalar_t, Op>(ctx, x, mask, o, kMean); });
 }
@@ -103,14 +100,9 @@ enum class Kind { kProd, kAny, kAll, kLse };
 template <Kind K>
 void reduce_kernel2(KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
-  std::vector<char> mask = axes_mask(ctx, ctx.input(1), x.rank());
-  Dims out = reduced_dims(x.dims(), mask, ctx.attr_or<bool>("keepdims", false));
-  bool any = false;
-  for (size_t i = 0; i < mask.size(); ++i) any = any || (mask[i] && x.dims()[i] != 1);
-  if (!any && x.num_elements() > 0) {  // nothing reduced: a view, as on the CPU
-    ctx.set_output(0, x.reshaped(out));
-    return;
-  }
+  std::vector<char> mask;
+  Dims out;
+  if (reduce_view(ctx, mask, out)) return;
   Tensor& o = ctx.allocate_output(0, x.dtype(), out);
   const int64_t n = o.num_elements();
   if constexpr (K == Kind::kAny || K == Kind::kAll) {
@@ -193,20 +185,11 @@ const KernelPlacementRegistrar p_broadcast_reduced("broadcast_reduced", DeviceTy
 NESTOR_REGISTER_KERNEL("broadcast_reduced", DeviceType::kCuda, ([](KernelCtx& ctx) {
   const Tensor& gr = ctx.input(0);
   Dims dims = ctx.input(1).to_int_vector();
-  for (int64_t d : dims)
-    if (d < 0) ctx.fail(Code::kInvalidArgument, "invalid shape ", dims_str(dims));
-  Dims kd = reduced_dims(dims, axes_mask(ctx, ctx.input(2), static_cast<int64_t>(dims.size())), true);
-  if (gr.num_elements() != num_elements(kd))
-    ctx.fail(Code::kInvalidArgument, "gradient of shape ", dims_str(gr.dims()), " does not match the reduction of ",
-             dims_str(dims), " to ", dims_str(kd));
+  Dims kd = ops::broadcast_reduced_kd(ctx, gr, dims);
   Tensor& o = ctx.allocate_output(0, gr.dtype(), dims);
-  int64_t count = num_elements(kd) ? num_elements(dims) / num_elements(kd) : 0;
-  bool mean = ctx.attr_or<bool>("mean", false);
   NESTOR_DISPATCH_NUMERIC(gr.dtype(), "broadcast_reduced", [&] {
     using T = scalar_t;
-    T scale = mean && count ? T(1) / static_cast<T>(count) : T(1);
-    if (mean && std::is_integral<T>::value)
-      ctx.fail(Code::kInvalidArgument, "mean gradients need a float dtype, got ", dtype_name(gr.dtype()));
+    const T scale = ops::broadcast_reduced_scale<T>(ctx, gr, dims, kd);
     launch_with_reduced(ctx, o.data<T>(), dims, kd, ScaledCopy<T>{gr.data<T>(), scale});
   });
 }));
@@ -331,16 +314,8 @@ template <bool kMax>
 void arg_kernel_host(KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& at = ctx.input(1);
-  if (at.num_elements() != 1) ctx.fail(Code::kInvalidArgument, "axis must be a scalar, got shape ", dims_str(at.dims()));
-  int64_t rank = x.rank(), axis = at.scalar_as_int();
-  if (axis < -rank || axis >= rank) ctx.fail(Code::kInvalidArgument, "axis ", axis, " is out of range for rank ", rank);
-  if (axis < 0) axis += rank;
+  int64_t rank = x.rank(), axis = ops::arg_axis(ctx, x, at);
   int64_t R = x.dim(static_cast<int>(axis));
-  int64_t others = 1;
-  for (int64_t i = 0; i < rank; ++i)
-    if (i != axis) others *= x.dim(static_cast<int>(i));
-  if (R == 0 && others > 0)
-    ctx.fail(Code::kInvalidArgument, "Reduction axis ", axis, " is empty in shape ", dims_str(x.dims()));
   int64_t B = 1;
   for (int64_t i = axis + 1; i < rank; ++i) B *= x.dim(static_cast<int>(i));
   Dims od = x.dims();

@@ -14,21 +14,6 @@
 namespace nestor {
 namespace cuda {
 
-// Linear index over `dims` (row-major) -> offset with `strides`.
-struct IndexMap {
-  int rank = 0;
-  int64_t dims[kMaxRank] = {};
-  int64_t strides[kMaxRank] = {};
-  __device__ int64_t operator()(int64_t idx) const {
-    int64_t off = 0;
-    for (int i = rank - 1; i >= 0; --i) {
-      off += (idx % dims[i]) * strides[i];
-      idx /= dims[i];
-    }
-    return off;
-  }
-};
-
 struct SumOp {
   template <typename T> __device__ static T identity() { return T(0); }
   template <typename T> __device__ T operator()(T a, T b) const { return a + b; }
@@ -71,12 +56,7 @@ __global__ void reduce_axes_kernel(const T* x, T* y, int64_t n_out, int64_t R, I
 inline int64_t reduce_maps(const Dims& dims, const std::vector<char>& mask, IndexMap& kept, IndexMap& red) {
   kept = IndexMap();
   red = IndexMap();
-  std::vector<int64_t> strides(dims.size());
-  int64_t stride = 1;
-  for (size_t i = dims.size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= dims[i];
-  }
+  Dims strides = strides_of(dims);
   int64_t R = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
     IndexMap& m = mask[i] ? red : kept;

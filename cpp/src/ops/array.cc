@@ -1,32 +1,26 @@
 // Array manipulation: concat, split, stack, unstack, expand_dims, squeeze, transpose,
 // fill, range and one_hot, plus their helpers concat_offset and invert_permutation.
 // Slicing, padding, tiling, broadcasting and reversal live in slice.cc.
-#include <cmath>
 
+#include "array_util.h"
 #include "common.h"
 
 namespace nestor {
 namespace {
 
+using ops::AxisParts;
+using ops::check_perm;
 using ops::normalize_axis;
 using ops::parallel_elems;
+using ops::prod;
+using ops::range_size;
+using ops::split_sizes;
+using ops::squeeze_dims;
 
 std::string shapes_str(const ShapeCtx& c) {
   std::string s;
   for (int i = 0; i < c.num_inputs(); ++i) s += (i ? ", " : "") + c.shape(i).str();
   return s;
-}
-
-std::string dims_list_str(const KernelCtx& c) {
-  std::string s;
-  for (int i = 0; i < c.num_inputs(); ++i) s += (i ? ", " : "") + dims_str(c.input(i).dims());
-  return s;
-}
-
-int64_t prod(const Dims& d, size_t b, size_t e) {
-  int64_t p = 1;
-  for (size_t i = b; i < e; ++i) p *= d[i];
-  return p;
 }
 
 // Copies `outer` rows: row o of each source i (chunk[i] elements) goes, in order, into
@@ -140,35 +134,17 @@ NESTOR_OP("concat")
     .cpu([](KernelCtx& ctx) {
       int n = ctx.num_inputs();
       const Tensor& x0 = ctx.input(0);
-      int rank = x0.rank();
-      if (rank == 0) ctx.fail(Code::kInvalidArgument, "cannot concatenate scalars, got shapes ", dims_list_str(ctx));
-      int64_t ax = normalize_axis(ctx, ctx.attr_or<int64_t>("axis", 0), rank);
-      Dims out = x0.dims();
-      out[ax] = 0;
-      for (int i = 0; i < n; ++i) {
-        const Dims& d = ctx.input(i).dims();
-        bool ok = static_cast<int>(d.size()) == rank;
-        for (int j = 0; ok && j < rank; ++j) ok = j == ax || d[j] == x0.dim(j);
-        if (!ok)
-          ctx.fail(Code::kInvalidArgument, "ConcatOp: dimensions of inputs should match (all but axis ", ax,
-                   "), got shapes ", dims_list_str(ctx));
-        out[ax] += d[ax];
-      }
-      if (n == 1) {
-        ctx.set_output(0, x0);
-        return;
-      }
-      Tensor& o = ctx.allocate_output(0, x0.dtype(), out);
-      int64_t outer = prod(out, 0, static_cast<size_t>(ax));
-      int64_t inner = prod(out, static_cast<size_t>(ax) + 1, out.size());
+      AxisParts p = ops::concat_parts(ctx);
+      if (ops::concat_single_view(ctx)) return;
+      Tensor& o = ctx.allocate_output(0, x0.dtype(), p.dims);
       NESTOR_DISPATCH_ALL(x0.dtype(), "concat", [&] {
         std::vector<const scalar_t*> src;
         Dims chunk;
         for (int i = 0; i < n; ++i) {
           src.push_back(ctx.input(i).data<scalar_t>());
-          chunk.push_back(ctx.input(i).dim(static_cast<int>(ax)) * inner);
+          chunk.push_back(ctx.input(i).dim(static_cast<int>(p.ax)) * p.inner);
         }
-        interleave<scalar_t>(ctx, src, chunk, o.data<scalar_t>(), outer);
+        interleave<scalar_t>(ctx, src, chunk, o.data<scalar_t>(), p.outer);
       });
     });
 
@@ -202,35 +178,6 @@ NESTOR_OP("concat_offset")
     });
 
 // ---------------------------------------------------------------- split
-// Sizes of the pieces of a dimension of size `dim` (< 0: unknown); fails naming the op.
-template <typename Fail>
-Dims split_sizes(const Fail& f, const Attrs& a, int64_t dim, int64_t ax) {
-  if (const auto* v = a.find("size_splits")) {
-    const auto* sp = std::get_if<std::vector<int64_t>>(v);
-    if (sp == nullptr) f("size_splits must be a list of ints");
-    Dims s = *sp;
-    if (s.empty()) f("size_splits must not be empty");
-    int unknown = -1;
-    int64_t known = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == -1 && unknown < 0) unknown = static_cast<int>(i);
-      else if (s[i] == -1) f("size_splits may contain at most one -1, got ", dims_str(s));
-      else if (s[i] < 0) f("size_splits must be >= 0 or -1, got ", dims_str(s));
-      else known += s[i];
-    }
-    if (dim < 0) return s;
-    if ((unknown < 0 && known != dim) || known > dim)
-      f("size_splits ", dims_str(s), " do not sum to ", dim, ", the size of dimension ", ax);
-    if (unknown >= 0) s[static_cast<size_t>(unknown)] = dim - known;
-    return s;
-  }
-  int64_t n = a.get_or<int64_t>("num_split", 0);
-  if (n < 1) f("num_split must be >= 1, got ", n);
-  if (dim >= 0 && dim % n != 0)
-    f("dimension ", ax, " of size ", dim, " is not evenly divisible by num_split ", n);
-  return Dims(static_cast<size_t>(n), dim < 0 ? -1 : dim / n);
-}
-
 NESTOR_OP("split")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(1);
@@ -259,30 +206,18 @@ NESTOR_OP("split")
     })
     .cpu([](KernelCtx& ctx) {
       const Tensor& x = ctx.input(0);
-      if (x.rank() == 0) ctx.fail(Code::kInvalidArgument, "cannot split a scalar");
-      int64_t ax = normalize_axis(ctx, ctx.attr_or<int64_t>("axis", 0), x.rank());
-      auto f = [&](const auto&... a) { ctx.fail(Code::kInvalidArgument, a..., " (input shape ", dims_str(x.dims()), ")"); };
-      Dims sizes = split_sizes(f, ctx.node().attrs, x.dim(static_cast<int>(ax)), ax);
-      if (ax == 0) {  // pieces are contiguous: alias the input
-        int64_t b = 0;
-        for (size_t i = 0; i < sizes.size(); ++i) {
-          ctx.set_output(static_cast<int>(i), x.slice_rows(b, b + sizes[i]));
-          b += sizes[i];
-        }
-        return;
-      }
-      int64_t outer = prod(x.dims(), 0, static_cast<size_t>(ax));
-      int64_t inner = prod(x.dims(), static_cast<size_t>(ax) + 1, x.dims().size());
+      AxisParts p = ops::split_parts(ctx);
+      if (ops::split_rows_view(ctx, p)) return;
       NESTOR_DISPATCH_ALL(x.dtype(), "split", [&] {
         std::vector<scalar_t*> dst;
         Dims chunk;
-        for (size_t i = 0; i < sizes.size(); ++i) {
+        for (size_t i = 0; i < p.sizes.size(); ++i) {
           Dims d = x.dims();
-          d[ax] = sizes[i];
+          d[p.ax] = p.sizes[i];
           dst.push_back(ctx.allocate_output(static_cast<int>(i), x.dtype(), d).data<scalar_t>());
-          chunk.push_back(sizes[i] * inner);
+          chunk.push_back(p.sizes[i] * p.inner);
         }
-        deinterleave<scalar_t>(ctx, x.data<scalar_t>(), chunk, dst, outer);
+        deinterleave<scalar_t>(ctx, x.data<scalar_t>(), chunk, dst, p.outer);
       });
     });
 
@@ -317,19 +252,12 @@ NESTOR_OP("stack")
     .cpu([](KernelCtx& ctx) {
       int n = ctx.num_inputs();
       const Tensor& x0 = ctx.input(0);
-      for (int i = 1; i < n; ++i)
-        if (ctx.input(i).dims() != x0.dims())
-          ctx.fail(Code::kInvalidArgument, "all inputs must have the same shape, got shapes ", dims_list_str(ctx));
-      int64_t ax = normalize_axis(ctx, ctx.attr_or<int64_t>("axis", 0), x0.rank() + 1);
-      Dims out = x0.dims();
-      out.insert(out.begin() + ax, n);
-      Tensor& o = ctx.allocate_output(0, x0.dtype(), out);
-      int64_t outer = prod(x0.dims(), 0, static_cast<size_t>(ax));
-      int64_t inner = prod(x0.dims(), static_cast<size_t>(ax), x0.dims().size());
+      AxisParts p = ops::stack_parts(ctx);
+      Tensor& o = ctx.allocate_output(0, x0.dtype(), p.dims);
       NESTOR_DISPATCH_ALL(x0.dtype(), "stack", [&] {
         std::vector<const scalar_t*> src;
         for (int i = 0; i < n; ++i) src.push_back(ctx.input(i).data<scalar_t>());
-        interleave<scalar_t>(ctx, src, Dims(static_cast<size_t>(n), inner), o.data<scalar_t>(), outer);
+        interleave<scalar_t>(ctx, src, Dims(static_cast<size_t>(n), p.inner), o.data<scalar_t>(), p.outer);
       });
     });
 
@@ -360,24 +288,13 @@ NESTOR_OP("unstack")
     })
     .cpu([](KernelCtx& ctx) {
       const Tensor& x = ctx.input(0);
-      if (x.rank() == 0) ctx.fail(Code::kInvalidArgument, "cannot unstack a scalar");
-      int64_t ax = normalize_axis(ctx, ctx.attr_or<int64_t>("axis", 0), x.rank());
-      int64_t num = ctx.attr_or<int64_t>("num", -1);
-      if (x.dim(static_cast<int>(ax)) != num)
-        ctx.fail(Code::kInvalidArgument, "dimension ", ax, " of shape ", dims_str(x.dims()), " is not num=", num);
-      Dims out = x.dims();
-      out.erase(out.begin() + ax);
-      if (ax == 0) {
-        for (int64_t i = 0; i < num; ++i) ctx.set_output(static_cast<int>(i), x.slice_rows(i, i + 1).reshaped(out));
-        return;
-      }
-      int64_t outer = prod(x.dims(), 0, static_cast<size_t>(ax));
-      int64_t inner = prod(out, static_cast<size_t>(ax), out.size());
+      AxisParts p = ops::unstack_parts(ctx);
+      if (ops::unstack_rows_view(ctx, p)) return;
       NESTOR_DISPATCH_ALL(x.dtype(), "unstack", [&] {
         std::vector<scalar_t*> dst;
-        for (int64_t i = 0; i < num; ++i)
-          dst.push_back(ctx.allocate_output(static_cast<int>(i), x.dtype(), out).data<scalar_t>());
-        deinterleave<scalar_t>(ctx, x.data<scalar_t>(), Dims(static_cast<size_t>(num), inner), dst, outer);
+        for (int64_t i = 0; i < p.num; ++i)
+          dst.push_back(ctx.allocate_output(static_cast<int>(i), x.dtype(), p.dims).data<scalar_t>());
+        deinterleave<scalar_t>(ctx, x.data<scalar_t>(), Dims(static_cast<size_t>(p.num), p.inner), dst, p.outer);
       });
     });
 
@@ -406,27 +323,6 @@ NESTOR_OP("expand_dims")
       ctx.set_output(0, x.reshaped(d));
     });
 
-// Dims left after squeezing `axes` (all size-1 dims when empty) out of `d`; -1 = unknown.
-// Returns false when an unknown dim makes the result's rank unknown.
-template <typename Fail>
-bool squeeze_dims(const Fail& f, const Dims& d, const std::vector<int64_t>& axes, Dims& out) {
-  int64_t r = static_cast<int64_t>(d.size());
-  std::vector<char> drop(d.size(), 0);
-  for (int64_t a : axes) {
-    if (a < -r || a >= r) f("squeeze axis ", a, " is out of range for shape ", dims_str(d));
-    int64_t ax = a < 0 ? a + r : a;
-    if (d[ax] >= 0 && d[ax] != 1)
-      f("Can not squeeze dim[", ax, "], expected a dimension of 1, got ", d[ax], " (shape ", dims_str(d), ")");
-    drop[ax] = 1;
-  }
-  out.clear();
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (axes.empty() && d[i] < 0) return false;
-    if (!drop[i] && !(axes.empty() && d[i] == 1)) out.push_back(d[i]);
-  }
-  return true;
-}
-
 NESTOR_OP("squeeze")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(1);
@@ -450,21 +346,6 @@ NESTOR_OP("squeeze")
     });
 
 // ---------------------------------------------------------------- transpose
-// Checks that `p` is a permutation of [0, rank); negative entries count from the end.
-template <typename Fail>
-Dims check_perm(const Fail& f, Dims p, int64_t rank) {
-  if (static_cast<int64_t>(p.size()) != rank)
-    f("perm ", dims_str(p), " must have ", rank, " entries (the rank of the input)");
-  std::vector<char> seen(p.size(), 0);
-  for (auto& v : p) {
-    int64_t a = v < 0 ? v + rank : v;
-    if (a < 0 || a >= rank || seen[a]) f("perm ", dims_str(p), " is not a permutation of 0..", rank - 1);
-    seen[a] = 1;
-    v = a;
-  }
-  return p;
-}
-
 NESTOR_OP("transpose")
     .shape([](ShapeCtx& c) {
       c.expect_inputs(2);
@@ -503,15 +384,8 @@ NESTOR_OP("transpose")
     .cpu([](KernelCtx& ctx) {
       const Tensor& x = ctx.input(0);
       int r = x.rank();
-      Dims p = check_perm([&](const auto&... a) { ctx.fail(Code::kInvalidArgument, a..., " (input shape ",
-                                                           dims_str(x.dims()), ")"); },
-                          ctx.input(1).to_int_vector(), r);
-      bool identity = true;
-      for (int i = 0; i < r; ++i) identity = identity && p[i] == i;
-      if (identity) {
-        ctx.set_output(0, x);
-        return;
-      }
+      Dims p;
+      if (ops::transpose_identity(ctx, p)) return;
       Dims out(static_cast<size_t>(r)), in_stride(static_cast<size_t>(r)), st(static_cast<size_t>(r));
       int64_t stride = 1;
       for (int i = r - 1; i >= 0; --i) {
@@ -591,12 +465,8 @@ NESTOR_OP("fill")
       if (is_floating(g.dtype(g.input(1)))) g.set_grad(1, g.sum_to(g.grad(0), g.input(1)));
     })
     .cpu([](KernelCtx& ctx) {
-      Dims d = ctx.input(0).to_int_vector();
-      for (auto v : d)
-        if (v < 0) ctx.fail(Code::kInvalidArgument, "dims must be >= 0, got ", dims_str(d));
+      Dims d = ops::fill_dims(ctx);
       const Tensor& v = ctx.input(1);
-      if (v.num_elements() != 1)
-        ctx.fail(Code::kInvalidArgument, "value must be a scalar, got shape ", dims_str(v.dims()));
       Tensor& o = ctx.allocate_output(0, v.dtype(), d);
       NESTOR_DISPATCH_ALL(v.dtype(), "fill", [&] {
         const scalar_t val = *v.data<scalar_t>();
@@ -604,22 +474,6 @@ NESTOR_OP("fill")
         parallel_elems(ctx, o.num_elements(), [&](int64_t s, int64_t e) { std::fill(po + s, po + e, val); });
       });
     });
-
-// Number of elements of range(start, limit, delta); fails on a zero delta or a wrong direction.
-template <typename T, typename Fail>
-int64_t range_size(const Fail& f, T start, T limit, T delta) {
-  if (delta == T(0)) f("Requires delta != 0: ", delta);
-  if (delta > 0 && start > limit) f("Requires start <= limit when delta > 0: ", start, "/", limit);
-  if (delta < 0 && start < limit) f("Requires start >= limit when delta < 0: ", start, "/", limit);
-  if constexpr (std::is_integral_v<T>) {
-    int64_t span = std::abs(static_cast<int64_t>(limit) - static_cast<int64_t>(start));
-    int64_t step = std::abs(static_cast<int64_t>(delta));
-    return (span + step - 1) / step;
-  } else {
-    return static_cast<int64_t>(std::ceil(std::abs((static_cast<double>(limit) - static_cast<double>(start)) /
-                                                   static_cast<double>(delta))));
-  }
-}
 
 NESTOR_OP("range")
     .shape([](ShapeCtx& c) {
@@ -640,10 +494,7 @@ NESTOR_OP("range")
     })
     .no_grad()
     .cpu([](KernelCtx& ctx) {
-      for (int i = 0; i < 3; ++i)
-        if (ctx.input(i).num_elements() != 1)
-          ctx.fail(Code::kInvalidArgument, "start, limit and delta must be scalars, got shape ",
-                   dims_str(ctx.input(i).dims()));
+      ops::check_range_inputs(ctx);
       NESTOR_DISPATCH_NUMERIC(ctx.input(0).dtype(), "range", [&] {
         scalar_t s = *ctx.input(0).data<scalar_t>(), l = *ctx.input(1).data<scalar_t>();
         scalar_t d = *ctx.input(2).data<scalar_t>();
@@ -680,14 +531,8 @@ NESTOR_OP("one_hot")
     .no_grad()
     .cpu([](KernelCtx& ctx) {
       const Tensor& idx = ctx.input(0);
-      int64_t depth = ctx.input(1).scalar_as_int();
-      if (depth < 0) ctx.fail(Code::kInvalidArgument, "depth must be >= 0, got ", depth);
-      int64_t ax = ctx.attr_or<int64_t>("axis", -1);
-      if (ax < -1 || ax > idx.rank())
-        ctx.fail(Code::kInvalidArgument, "axis must be -1 or in [0, ", idx.rank(), "], got ", ax);
-      if (ax == -1) ax = idx.rank();
-      Dims d = idx.dims();
-      d.insert(d.begin() + ax, depth);
+      int64_t depth = 0, ax = 0;
+      Dims d = ops::one_hot_dims(ctx, depth, ax);
       const Tensor& on = ctx.input(2);
       Tensor& o = ctx.allocate_output(0, on.dtype(), d);
       int64_t outer = prod(idx.dims(), 0, static_cast<size_t>(ax));

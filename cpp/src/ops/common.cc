@@ -53,15 +53,5 @@ void binary_to_bool(ShapeCtx& c) {
   c.set_output(0, DType::kBool, broadcast_shapes(c, c.shape(0), c.shape(1)));
 }
 
-int64_t normalize_axis(const ShapeCtx& c, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank) c.fail("axis ", axis, " is out of range for rank ", rank);
-  return axis < 0 ? axis + rank : axis;
-}
-
-int64_t normalize_axis(const KernelCtx& c, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank) c.fail(Code::kInvalidArgument, "axis ", axis, " is out of range for rank ", rank);
-  return axis < 0 ? axis + rank : axis;
-}
-
 }  // namespace ops
 }  // namespace nestor

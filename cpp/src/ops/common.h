@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "axis_util.h"  // normalize_axis, shared with the CUDA kernels
 #include "nestor/op.h"
 #include "nestor/threadpool.h"
 #include "shape_util.h"
@@ -83,10 +84,6 @@ void unary_kernel(KernelCtx& ctx, F f) {
 void binary_same_dtype(ShapeCtx& c);
 // Shape function for comparisons: broadcasting, output bool.
 void binary_to_bool(ShapeCtx& c);
-
-// Normalizes `axis` against `rank` (negative counts from the end); fails naming the op.
-int64_t normalize_axis(const ShapeCtx& c, int64_t axis, int64_t rank);
-int64_t normalize_axis(const KernelCtx& c, int64_t axis, int64_t rank);
 
 }  // namespace ops
 }  // namespace nestor

@@ -15,29 +15,18 @@
 #include <vector>
 
 #include "common.h"
+#include "reduce_util.h"
 
 namespace nestor {
 namespace {
 
+using ops::arg_axis;
+using ops::axes_mask;
 using ops::normalize_axis;
 using ops::parallel_elems;
+using ops::reduced_dims;
 
 // ---------------------------------------------------------------- axes and shapes
-template <typename Ctx>
-std::vector<char> axes_mask(const Ctx& c, const std::vector<int64_t>& axes, int64_t rank) {
-  std::vector<char> m(static_cast<size_t>(rank), 0);
-  for (int64_t a : axes) m[static_cast<size_t>(normalize_axis(c, a, rank))] = 1;
-  return m;
-}
-
-Dims reduced_dims(const Dims& in, const std::vector<char>& mask, bool keepdims) {
-  Dims out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (!mask[i]) out.push_back(in[i]);
-    else if (keepdims) out.push_back(1);
-  }
-  return out;
-}
 
 void check_axes_input(const ShapeCtx& c) {
   if (!is_integer(c.dtype(1))) c.fail("axes must be int32 or int64, got ", dtype_name(c.dtype(1)));
@@ -445,21 +434,12 @@ NESTOR_OP("broadcast_reduced")
     .cpu([](KernelCtx& ctx) {
       const Tensor& gr = ctx.input(0);
       Dims dims = ctx.input(1).to_int_vector();
-      for (int64_t d : dims)
-        if (d < 0) ctx.fail(Code::kInvalidArgument, "invalid shape ", dims_str(dims));
-      Dims kd = reduced_dims(dims, axes_mask(ctx, ctx.input(2).to_int_vector(), static_cast<int64_t>(dims.size())), true);
-      if (gr.num_elements() != num_elements(kd))
-        ctx.fail(Code::kInvalidArgument, "gradient of shape ", dims_str(gr.dims()), " does not match the reduction of ",
-                 dims_str(dims), " to ", dims_str(kd));
+      Dims kd = ops::broadcast_reduced_kd(ctx, gr, dims);
       Tensor& o = ctx.allocate_output(0, gr.dtype(), dims);
-      int64_t count = num_elements(kd) ? num_elements(dims) / num_elements(kd) : 0;
-      bool mean = ctx.attr_or<bool>("mean", false);
       NESTOR_DISPATCH_NUMERIC(gr.dtype(), "broadcast_reduced", [&] {
         const scalar_t* pg = gr.data<scalar_t>();
         scalar_t* po = o.data<scalar_t>();
-        scalar_t scale = mean && count ? scalar_t(1) / static_cast<scalar_t>(count) : scalar_t(1);
-        if (mean && std::is_integral_v<scalar_t>)
-          ctx.fail(Code::kInvalidArgument, "mean gradients need a float dtype, got ", dtype_name(gr.dtype()));
+        const scalar_t scale = ops::broadcast_reduced_scale<scalar_t>(ctx, gr, dims, kd);
         // Small outputs whose reduced axes are all trailing (a loss per row back to [rows,
         // classes]) or all leading: plain repeat loops instead of the per-row index mapping.
         size_t lead = 0;
@@ -571,15 +551,12 @@ template <bool kMax>
 void arg_kernel(KernelCtx& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& at = ctx.input(1);
-  if (at.num_elements() != 1) ctx.fail(Code::kInvalidArgument, "axis must be a scalar, got shape ", dims_str(at.dims()));
-  int64_t axis = normalize_axis(ctx, at.scalar_as_int(0), x.rank());
+  int64_t axis = arg_axis(ctx, x, at);
   int64_t A = 1, B = 1, R = x.dim(static_cast<int>(axis));
   for (int64_t i = 0; i < axis; ++i) A *= x.dim(static_cast<int>(i));
   for (int64_t i = axis + 1; i < x.rank(); ++i) B *= x.dim(static_cast<int>(i));
   Dims od = x.dims();
   od.erase(od.begin() + axis);
-  if (R == 0 && A * B > 0)
-    ctx.fail(Code::kInvalidArgument, "Reduction axis ", axis, " is empty in shape ", dims_str(x.dims()));
   DType ot = ctx.node().out_dtypes[0];
   Tensor& o = ctx.allocate_output(0, ot, od);
   NESTOR_DISPATCH_NUMERIC(x.dtype(), ctx.node().op, [&] {

@@ -12,6 +12,17 @@
 
 namespace nestor {
 
+// Row-major element strides of `d`.
+inline Dims strides_of(const Dims& d) {
+  Dims s(d.size());
+  int64_t v = 1;
+  for (size_t i = d.size(); i-- > 0;) {
+    s[i] = v;
+    v *= d[i];
+  }
+  return s;
+}
+
 // Resolves one -1 in `spec` against `n` elements; fails naming the shapes.
 template <typename Ctx>
 Dims resolve_reshape(const Ctx& c, const Dims& from, Dims spec, int64_t n) {
