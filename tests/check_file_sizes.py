@@ -11,11 +11,19 @@ root = pathlib.Path(__file__).resolve().parents[1]
 SUFFIXES = {".cc", ".h", ".cu", ".py"}
 
 
+def _in_environment(rel: str) -> bool:
+    """Whether `rel` lies in a virtual environment or installed packages kept inside the checkout
+    (a newcomer's `python -m venv venv` there is not ignored by .gitignore under every name)."""
+    parts = pathlib.PurePath(rel).parts
+    return "site-packages" in parts or any((root.joinpath(*parts[:i]) / "pyvenv.cfg").is_file()
+                                           for i in range(1, len(parts)))
+
+
 def project_files() -> list:
     try:
         out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=root,
                              capture_output=True, check=True).stdout
-        return sorted(root / f for f in out.decode().split("\0") if f)
+        return sorted(root / f for f in out.decode().split("\0") if f and not _in_environment(f))
     except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout (an unpacked sdist)
         return sorted(p for p in root.glob("**/*")
                       if not any(part.startswith(".") or part.startswith("build") or part == "site-packages"
