@@ -201,6 +201,18 @@ void backprop_shape(ShapeCtx& c, int like) {
   c.set_output(0, c.dtype(0), c.shape(like));
 }
 
+// The gradients' kernels: (input, filter, dy) -> an output shaped as input `like`, computed by
+// fn(geometry, a value of the element type, output) unless it is empty.
+template <typename F>
+void run_backprop(KernelCtx& ctx, int like, F&& fn) {
+  const Tensor& x = ctx.input(0);
+  ConvGeom g = conv_geom(ctx, x.dims(), ctx.input(1).dims());
+  check_dy(ctx, g, ctx.input(2));
+  Tensor& out = ctx.allocate_output(0, x.dtype(), ctx.input(like).dims());
+  if (out.num_elements() == 0) return;
+  NESTOR_DISPATCH_FLOAT(x.dtype(), ctx.node().op, [&] { fn(g, scalar_t{}, out); });
+}
+
 NESTOR_OP("conv2d")
     .shape(conv_shape)
     .grad([](GradCtx& g) {
@@ -228,15 +240,9 @@ NESTOR_OP("conv2d_backprop_input")
       g.set_grad(2, g.op("conv2d", {ddx, f}, window_of(g)));
     })
     .cpu([](KernelCtx& ctx) {
-      const Tensor& x = ctx.input(0);
-      const Tensor& f = ctx.input(1);
-      const Tensor& dy = ctx.input(2);
-      ConvGeom g = conv_geom(ctx, x.dims(), f.dims());
-      check_dy(ctx, g, dy);
-      Tensor& dx = ctx.allocate_output(0, x.dtype(), x.dims());
-      if (dx.num_elements() == 0) return;
-      NESTOR_DISPATCH_FLOAT(x.dtype(), "conv2d_backprop_input", [&] {
-        conv_backprop_input<scalar_t>(ctx, g, f.data<scalar_t>(), dy.data<scalar_t>(), dx.data<scalar_t>());
+      run_backprop(ctx, 0, [&](const ConvGeom& g, auto type, Tensor& dx) {
+        using T = decltype(type);
+        conv_backprop_input<T>(ctx, g, ctx.input(1).data<T>(), ctx.input(2).data<T>(), dx.data<T>());
       });
     });
 
@@ -249,15 +255,9 @@ NESTOR_OP("conv2d_backprop_filter")
       g.set_grad(2, g.op("conv2d", {x, ddf}, window_of(g)));
     })
     .cpu([](KernelCtx& ctx) {
-      const Tensor& x = ctx.input(0);
-      const Tensor& f = ctx.input(1);
-      const Tensor& dy = ctx.input(2);
-      ConvGeom g = conv_geom(ctx, x.dims(), f.dims());
-      check_dy(ctx, g, dy);
-      Tensor& df = ctx.allocate_output(0, x.dtype(), f.dims());
-      if (df.num_elements() == 0) return;
-      NESTOR_DISPATCH_FLOAT(x.dtype(), "conv2d_backprop_filter", [&] {
-        conv_backprop_filter<scalar_t>(ctx, g, x.data<scalar_t>(), dy.data<scalar_t>(), df.data<scalar_t>());
+      run_backprop(ctx, 1, [&](const ConvGeom& g, auto type, Tensor& df) {
+        using T = decltype(type);
+        conv_backprop_filter<T>(ctx, g, ctx.input(0).data<T>(), ctx.input(2).data<T>(), df.data<T>());
       });
     });
 

@@ -193,7 +193,23 @@ class RNNCell(Layer):
 
 
 class _LayerRNNCell(RNNCell):
-    """A cell with its variables made in `build`; inputs must be rank-2 floats."""
+    """A cell of `num_units` units with its variables made in `build`; inputs must be rank-2
+    floats. State and output are `num_units` wide unless a subclass says otherwise."""
+
+    def __init__(self, num_units: int, activation: Any, reuse: Any, name: Optional[str], dtype: Any,
+                 **kwargs: Any):
+        super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
+        _check_supported_dtypes(self.dtype)
+        self._num_units = int(num_units)
+        self._activation = _get_activation(activation)
+
+    @property
+    def state_size(self) -> Any:
+        return self._num_units
+
+    @property
+    def output_size(self) -> int:
+        return self._num_units
 
     def __call__(self, inputs: Any, state: Any, scope: Any = None) -> Any:
         x = convert_to_tensor(inputs)
@@ -225,18 +241,7 @@ class BasicRNNCell(_LayerRNNCell):
 
     def __init__(self, num_units: int, activation: Any = None, reuse: Any = None, name: Optional[str] = None,
                  dtype: Any = None, **kwargs: Any):
-        super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = int(num_units)
-        self._activation = _get_activation(activation)
-
-    @property
-    def state_size(self) -> int:
-        return self._num_units
-
-    @property
-    def output_size(self) -> int:
-        return self._num_units
+        super().__init__(num_units, activation, reuse, name, dtype, **kwargs)
 
     def build(self, inputs_shape: Any) -> None:
         depth = self._input_depth(inputs_shape)
@@ -268,20 +273,9 @@ class GRUCell(_LayerRNNCell):
 
     def __init__(self, num_units: int, activation: Any = None, reuse: Any = None, kernel_initializer: Any = None,
                  bias_initializer: Any = None, name: Optional[str] = None, dtype: Any = None, **kwargs: Any):
-        super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = int(num_units)
-        self._activation = _get_activation(activation)
+        super().__init__(num_units, activation, reuse, name, dtype, **kwargs)
         self._kernel_initializer = get_initializer(kernel_initializer)
         self._bias_initializer = get_initializer(bias_initializer)
-
-    @property
-    def state_size(self) -> int:
-        return self._num_units
-
-    @property
-    def output_size(self) -> int:
-        return self._num_units
 
     def build(self, inputs_shape: Any) -> None:
         from .. import initializers
@@ -328,21 +322,14 @@ class BasicLSTMCell(_LayerRNNCell):
     def __init__(self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True,
                  activation: Any = None, reuse: Any = None, name: Optional[str] = None, dtype: Any = None,
                  **kwargs: Any):
-        super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
-        self._num_units = int(num_units)
+        super().__init__(num_units, activation, reuse, name, dtype, **kwargs)
         self._forget_bias = forget_bias
         self._state_is_tuple = state_is_tuple
-        self._activation = _get_activation(activation)
 
     @property
     def state_size(self) -> Any:
         n = self._num_units
         return LSTMStateTuple(n, n) if self._state_is_tuple else 2 * n
-
-    @property
-    def output_size(self) -> int:
-        return self._num_units
 
     def build(self, inputs_shape: Any) -> None:
         depth, n = self._input_depth(inputs_shape), self._num_units
@@ -392,12 +379,10 @@ class LSTMCell(_LayerRNNCell):
                  num_unit_shards: Optional[int] = None, num_proj_shards: Optional[int] = None,
                  forget_bias: float = 1.0, state_is_tuple: bool = True, activation: Any = None, reuse: Any = None,
                  name: Optional[str] = None, dtype: Any = None, **kwargs: Any):
-        super().__init__(_reuse=reuse, name=name, dtype=dtype, **kwargs)
-        _check_supported_dtypes(self.dtype)
         if num_unit_shards is not None or num_proj_shards is not None:
             raise NotImplementedError("LSTMCell: num_unit_shards / num_proj_shards (partitioned variables) are not "
                                       "supported by nestor; leave them None")
-        self._num_units = int(num_units)
+        super().__init__(num_units, activation, reuse, name, dtype, **kwargs)
         self._use_peepholes = bool(use_peepholes)
         self._cell_clip = cell_clip
         self._initializer = get_initializer(initializer)
@@ -405,7 +390,6 @@ class LSTMCell(_LayerRNNCell):
         self._proj_clip = proj_clip
         self._forget_bias = forget_bias
         self._state_is_tuple = state_is_tuple
-        self._activation = _get_activation(activation)
         m = self._num_proj if self._num_proj else self._num_units
         self._state_size = LSTMStateTuple(self._num_units, m) if state_is_tuple else self._num_units + m
         self._output_size = m
